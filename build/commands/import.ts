@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { arrowPrototype } from '../../shared/arrow/prototype.js';
+import { encodeManifest } from '../../shared/manifest/manifest-codec.js';
+import { DEFAULT_ROUTING, MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { expandAdapterDirs } from '../io/adapter-dirs.js';
+import { checkSameBase, openPeftAdapter, type LoraModuleRef } from '../io/peft-adapter.js';
+import { createProgress, formatDuration } from '../progress.js';
+
+export interface ImportOptions {
+  out: string;
+  topK: number;
+  temperature: number;
+  threshold: number;
+  quiet?: boolean;
+}
+
+export interface ImportSummary {
+  manifestPath: string;
+  adapters: number;
+  modules: number;
+  dIn: number[];
+  bytes: number;
+  msPerAdapter: number;
+  degenerate: Array<{ adapter: string; module: string }>;
+}
+
+/** Adapter metadata kept after its file is closed: import holds one adapter's weights at a time. */
+interface AdapterRecord {
+  dir: string;
+  id: string;
+  baseModel: string;
+  r: number;
+  loraAlpha: number;
+  modules: LoraModuleRef[];
+}
+
+async function describeAdapter(dir: string): Promise<AdapterRecord> {
+  const h = await openPeftAdapter(dir);
+  await h.close();
+  return { dir: h.dir, id: h.id, baseModel: h.baseModel, r: h.config.r, loraAlpha: h.config.lora_alpha, modules: h.modules };
+}
+
+/**
+ * `quiver import`: PEFT adapters trained anywhere become a routing manifest. Two passes: read every
+ * header (cheap) to check that all fit one base, then stream one adapter at a time computing its
+ * Arrow prototypes in float64, so memory is one adapter plus the prototypes.
+ */
+export async function runImport(dirArgs: string[], opts: ImportOptions): Promise<ImportSummary> {
+  const dirs = await expandAdapterDirs(dirArgs);
+  const records: AdapterRecord[] = [];
+  for (const d of dirs) records.push(await describeAdapter(d));
+  checkSameBase(records);
+  const modules = records[0]!.modules;
+  const e = records.length;
+  const prototypes = new Map(modules.map((m) => [m.key, new Float32Array(e * m.dIn)]));
+  const degenerate: Array<{ adapter: string; module: string }> = [];
+  const progress = createProgress(e, { quiet: opts.quiet });
+  const start = Date.now();
+  for (let i = 0; i < e; i++) {
+    const rec = records[i]!;
+    const h = await openPeftAdapter(rec.dir);
+    try {
+      for (const m of h.modules) {
+        const { a, b } = await h.readModule(m.key);
+        const p = arrowPrototype(a, b, m.r, m.dIn, m.dOut);
+        if (p.sigma === 0) degenerate.push({ adapter: rec.id, module: m.key });
+        prototypes.get(m.key)!.set(p.vector, i * m.dIn);
+      }
+    } finally {
+      await h.close();
+    }
+    progress.step(rec.id);
+  }
+  const msPerAdapter = (Date.now() - start) / e;
+  const outDir = resolve(opts.out);
+  await mkdir(outDir, { recursive: true });
+  const adapters: ManifestAdapter[] = records.map((r) => ({
+    id: r.id,
+    kind: 'imported',
+    tasks: [],
+    r: r.r,
+    loraAlpha: r.loraAlpha,
+    cluster: null,
+    source: relative(outDir, r.dir) || '.',
+  }));
+  const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
+  const bytes = await encodeManifest({ baseModel: records[0]!.baseModel, embedder: null, modules, adapters, routing, prototypes });
+  const manifestPath = join(outDir, MANIFEST_FILE);
+  await writeFileAtomic(manifestPath, bytes);
+  progress.done();
+  return {
+    manifestPath,
+    adapters: e,
+    modules: modules.length,
+    dIn: [...new Set(modules.map((m) => m.dIn))].sort((x, y) => x - y),
+    bytes: bytes.length,
+    msPerAdapter,
+    degenerate,
+  };
+}
+
+export function registerImportCommand(program: Command): void {
+  program
+    .command('import')
+    .description(
+      'Compute Arrow prototypes for PEFT LoRA adapters trained elsewhere and write a routing manifest (no training). ' +
+        'Each <adapter-dir> is a PEFT folder (adapter_config.json + adapter_model.safetensors), or a folder whose subfolders are.',
+    )
+    .argument('<adapter-dir...>', 'PEFT adapter folders; the folder name becomes the adapter id')
+    .requiredOption('-o, --out <dir>', `output folder; the manifest is written to <dir>/${MANIFEST_FILE}`)
+    .option('--top-k <k>', 'default number of adapters per request', parsePositiveInt, DEFAULT_ROUTING.topK)
+    .option('--temperature <t>', 'default softmax temperature over kept Arrow logits', parsePositiveNumber, DEFAULT_ROUTING.temperature)
+    .option('--threshold <w>', 'default: below this best routing weight, use the base model (0 = never)', parseUnitInterval, DEFAULT_ROUTING.threshold)
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (dirs: string[], opts: ImportOptions) => {
+      const s = await runImport(dirs, opts);
+      for (const d of s.degenerate) process.stderr.write(`warning: adapter "${d.adapter}" module ${d.module} has B·A = 0 (untrained?); its prototype is arbitrary\n`);
+      process.stdout.write(
+        [
+          `wrote ${s.manifestPath}`,
+          `  adapters  ${s.adapters}`,
+          `  modules   ${s.modules} routed (d_in ${s.dIn.join(', ')})`,
+          `  bytes     ${s.bytes.toLocaleString('en-US')}`,
+          `  time      ${formatDuration(s.msPerAdapter)} per adapter`,
+        ].join('\n') + '\n',
+      );
+    });
+}

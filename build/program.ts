@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { registerImportCommand } from './commands/import.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { QUIVER_VERSION } from './version.js';
+
+/** The `quiver` command tree. A fresh program each call, so tests can run commands in-process. */
+export function createProgram(): Command {
+  const program = new Command('quiver')
+    .description('Build a library of LoRA adapters and route requests to them with Arrow.')
+    .version(QUIVER_VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerImportCommand(program);
+  registerInspectCommand(program);
+  return program;
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/**
+ * The routing manifest: what the build writes and the edge reads. One safetensors file holding one
+ * F16 tensor [adapters, dIn] of Arrow prototypes per routed module, and this JSON in the
+ * `__metadata__` entry `quiver.manifest`. This schema is the single source of the types.
+ */
+export const MANIFEST_FORMAT = 'quiver.routing-manifest';
+export const MANIFEST_VERSION = 1;
+export const MANIFEST_METADATA_KEY = 'quiver.manifest';
+export const MANIFEST_FILE = 'manifest.safetensors';
+
+export const RoutedModule = z.strictObject({
+  /** Module path in the base model, e.g. `model.layers.3.self_attn.q_proj`. */
+  key: z.string().min(1),
+  layer: z.number().int().nonnegative(),
+  /** Path below the layer, e.g. `self_attn.q_proj`. */
+  module: z.string().min(1),
+  dIn: z.number().int().positive(),
+  /** Name of the prototype tensor in the file. */
+  tensor: z.string().min(1),
+});
+export type RoutedModule = z.infer<typeof RoutedModule>;
+
+export const AdapterKind = z.enum(['private', 'mbc', 'imported']);
+export type AdapterKind = z.infer<typeof AdapterKind>;
+
+export const ManifestAdapter = z.strictObject({
+  /** The name the backend knows the adapter by (vLLM lora_name, LoRAX adapter_id). */
+  id: z.string().min(1),
+  kind: AdapterKind,
+  /** Tasks the adapter was trained on (empty when unknown, e.g. imported). */
+  tasks: z.array(z.string()),
+  r: z.number().int().positive(),
+  loraAlpha: z.number().positive(),
+  /** MBC cluster id, or null. */
+  cluster: z.string().nullable(),
+  /** Where the adapter came from (a path relative to the manifest, or an id); informational. */
+  source: z.string().nullable(),
+});
+export type ManifestAdapter = z.infer<typeof ManifestAdapter>;
+
+export const RoutingDefaults = z.strictObject({
+  /** Adapters kept per request (and per token inside the model). PEFT's default is 3, the paper's 4. */
+  topK: z.number().int().positive(),
+  /** Softmax temperature over kept logits; the paper uses 1. */
+  temperature: z.number().positive(),
+  /** Below this best aggregated weight the request goes to the base model; 0 never falls back. */
+  threshold: z.number().min(0).max(1),
+});
+export type RoutingDefaults = z.infer<typeof RoutingDefaults>;
+
+export const EmbedderRef = z.strictObject({
+  /** Path of the ONNX embedder relative to the manifest. */
+  path: z.string().min(1),
+  /** sha256 hex of the ONNX file, so the edge can refuse an embedder of another build. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** How many decoder layers the embedder runs. */
+  layers: z.number().int().positive(),
+});
+export type EmbedderRef = z.infer<typeof EmbedderRef>;
+
+export const ManifestMetadata = z.strictObject({
+  format: z.literal(MANIFEST_FORMAT),
+  version: z.literal(MANIFEST_VERSION),
+  baseModel: z.string().min(1),
+  /** null until `quiver compile` pairs the manifest with an ONNX embedder. */
+  embedder: EmbedderRef.nullable(),
+  modules: z.array(RoutedModule).min(1),
+  adapters: z.array(ManifestAdapter).min(1),
+  routing: RoutingDefaults,
+  /** `sha256:<hex>` over the canonical metadata (this field left out) and every prototype byte. */
+  checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+});
+export type ManifestMetadata = z.infer<typeof ManifestMetadata>;
+
+/** Defaults with a reason: top-k 3 is PEFT's Arrow default; τ 1 and no fallback follow the paper. */
+export const DEFAULT_ROUTING: RoutingDefaults = { topK: 3, temperature: 1, threshold: 0 };
