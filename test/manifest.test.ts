@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { decodeManifest, encodeManifest, prototypeTensorName, type ManifestInput } from '../shared/manifest/manifest-codec.js';
+import { MANIFEST_METADATA_KEY } from '../shared/manifest/schema.js';
+import { Rng } from '../shared/random.js';
+import { readSafetensors, serializeSafetensors } from '../shared/safetensors.js';
+import { canonicalJson } from '../shared/canonical-json.js';
+import { runPython } from './helpers/python.js';
+
+function sampleInput(): ManifestInput {
+  const rng = new Rng(9);
+  const modules = [
+    { key: 'model.layers.0.self_attn.q_proj', layer: 0, module: 'self_attn.q_proj', dIn: 8 },
+    { key: 'model.layers.1.self_attn.q_proj', layer: 1, module: 'self_attn.q_proj', dIn: 8 },
+  ];
+  const adapters = ['a', 'b', 'c'].map((id) => ({ id, kind: 'imported' as const, tasks: [], r: 4, loraAlpha: 16, cluster: null, source: id }));
+  return {
+    baseModel: 'quiver/tiny',
+    embedder: null,
+    modules,
+    adapters,
+    routing: { topK: 2, temperature: 1, threshold: 0 },
+    prototypes: new Map(modules.map((m) => [m.key, rng.normals(3 * m.dIn, 0.3)])),
+  };
+}
+
+/** Rewrites a manifest's metadata JSON or tensors, keeping everything else, to forge bad files. */
+function rewrite(bytes: Uint8Array, edit: (md: Record<string, unknown>) => void, tensors?: (t: ReturnType<typeof readTensors>) => void) {
+  const file = readSafetensors(bytes);
+  const md = JSON.parse(file.header.metadata[MANIFEST_METADATA_KEY]!) as Record<string, unknown>;
+  edit(md);
+  const ts = readTensors(file);
+  tensors?.(ts);
+  return serializeSafetensors(ts, { [MANIFEST_METADATA_KEY]: canonicalJson(md) });
+}
+function readTensors(file: ReturnType<typeof readSafetensors>) {
+  return file.names().map((name) => ({ name, dtype: 'F16' as const, shape: file.info(name).shape, data: file.float32(name) }));
+}
+
+describe('routing manifest', () => {
+  it('round-trips: metadata as written, prototypes equal to F16 rounding', async () => {
+    const input = sampleInput();
+    const bytes = await encodeManifest(input);
+    const m = await decodeManifest(bytes, 'x.safetensors');
+    expect(m.metadata.adapters).toEqual(input.adapters);
+    expect(m.metadata.modules.map((x) => x.tensor)).toEqual(input.modules.map((x) => prototypeTensorName(x.key)));
+    expect(m.metadata.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    for (const mod of input.modules) {
+      const want = input.prototypes.get(mod.key)!;
+      const got = m.prototypes.get(mod.key)!;
+      want.forEach((x, i) => expect(Math.abs(got[i]! - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -24));
+    }
+  });
+
+  it('is byte-reproducible and its F16 payload and checksum agree with numpy and hashlib', async () => {
+    const input = sampleInput();
+    const bytes = await encodeManifest(input);
+    expect(await encodeManifest(input)).toEqual(bytes);
+    const out = runPython(
+      String.raw`
+import json, struct, sys, hashlib
+import numpy as np
+raw = sys.stdin.buffer.read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n]); data = raw[8 + n:]
+md = json.loads(h["__metadata__"]["quiver.manifest"])
+stored = md.pop("checksum")
+hh = hashlib.sha256(json.dumps(md, sort_keys=True, separators=(",", ":")).encode())
+vals = {}
+for m in md["modules"]:
+    b0, b1 = h[m["tensor"]]["data_offsets"]
+    hh.update(data[b0:b1])
+    vals[m["key"]] = np.frombuffer(data[b0:b1], dtype="<f2").astype(np.float32).tolist()
+print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals}))`,
+      bytes,
+    );
+    const ref = JSON.parse(new TextDecoder().decode(out)) as { ok: boolean; vals: Record<string, number[]> };
+    expect(ref.ok).toBe(true);
+    const m = await decodeManifest(bytes);
+    for (const [key, vals] of Object.entries(ref.vals)) expect(Array.from(m.prototypes.get(key)!)).toEqual(vals);
+    // numpy's float16 rounding of the float32 input is what is stored
+    const rounded = runPython(
+      'import sys, json, numpy as np; print(json.dumps(np.frombuffer(sys.stdin.buffer.read(), dtype="<f4").astype(np.float16).astype(np.float32).tolist()))',
+      new Uint8Array(input.prototypes.get(input.modules[0]!.key)!.buffer),
+    );
+    expect(Array.from(m.prototypes.get(input.modules[0]!.key)!)).toEqual(JSON.parse(new TextDecoder().decode(rounded)));
+  });
+
+  it('refuses a flipped byte (checksum), naming the file', async () => {
+    const bytes = await encodeManifest(sampleInput());
+    const bad = bytes.slice();
+    bad[bad.length - 3] = bad[bad.length - 3]! ^ 0x40;
+    await expect(decodeManifest(bad, 'lib/manifest.safetensors')).rejects.toThrow(/lib\/manifest.safetensors: checksum mismatch/);
+  });
+
+  it('refuses another version, another format, and edited metadata', async () => {
+    const bytes = await encodeManifest(sampleInput());
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 2)))).rejects.toThrow(/manifest version 2 is not supported.*reads version 1/);
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.format = 'other')))).rejects.toThrow(/format is "other"/);
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.baseModel = 'evil')))).rejects.toThrow(/checksum mismatch/);
+    await expect(decodeManifest(rewrite(bytes, (md) => ((md.routing as { topK: number }).topK = 0)))).rejects.toThrow(/routing.topK/);
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.extra = 1)))).rejects.toThrow(/invalid manifest metadata.*extra/);
+  });
+
+  it('refuses shapes that do not match the metadata, and missing or extra tensors', async () => {
+    const bytes = await encodeManifest(sampleInput());
+    await expect(
+      decodeManifest(rewrite(bytes, () => {}, (ts) => {
+        ts[0]!.shape = [4, 6];
+      })),
+    ).rejects.toThrow(/has shape \[4, 6\], expected \[3, 8\]/);
+    await expect(decodeManifest(rewrite(bytes, () => {}, (ts) => void ts.pop()))).rejects.toThrow(/prototype tensor .* is missing/);
+    await expect(
+      decodeManifest(rewrite(bytes, () => {}, (ts) => void ts.push({ name: 'junk', dtype: 'F16', shape: [1], data: new Float32Array(1) }))),
+    ).rejects.toThrow(/tensor "junk" is not a routed module/);
+    await expect(decodeManifest(serializeSafetensors([], { other: 'x' }), 'm')).rejects.toThrow(/m: not a Quiver routing manifest/);
+  });
+
+  it('refuses duplicate adapter ids and prototype counts that do not match', async () => {
+    const input = sampleInput();
+    await expect(encodeManifest({ ...input, adapters: [...input.adapters.slice(0, 2), { ...input.adapters[0]! }] })).rejects.toThrow(/adapter id "a" appears twice/);
+    await expect(encodeManifest({ ...input, adapters: input.adapters.slice(0, 2) })).rejects.toThrow(/expected 2 adapters × 8/);
+  });
+});
