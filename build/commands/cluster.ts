@@ -166,9 +166,12 @@ export function registerClusterCommand(program: Command): void {
       if (result.method === 'auto-silhouette') {
         lines.push('silhouette by k:');
         for (const sc of result.scores) {
-          const mark = sc.k === result.k && sc.silhouette === result.silhouette ? '  <- chosen' : '';
+          const mark = sc.k === result.requestedK ? '  <- chosen' : '';
           lines.push(`  k=${String(sc.k).padEnd(3)} ${sc.silhouette === null ? 'n/a' : sc.silhouette.toFixed(4)}${mark}`);
         }
+      }
+      if (result.k < result.requestedK) {
+        process.stderr.write(`warning: asked for ${result.requestedK} clusters, found ${result.k}: some adapters have identical weights\n`);
       }
       const sil = result.silhouette === null ? '' : `, silhouette ${result.silhouette.toFixed(4)}`;
       lines.push(`${s.ids.length} adapters -> ${result.k} clusters (${result.method}${sil}, ${result.reducedDims} SVD dims, seed ${opts.seed})`);
