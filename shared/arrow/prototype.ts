@@ -1,4 +1,4 @@
-import { householderQR } from '../linalg/householder-qr.js';
+import { householderQRColumns } from '../linalg/householder-qr.js';
 import { symmetricEigen } from '../linalg/symmetric-eigen.js';
 
 /**
@@ -22,10 +22,8 @@ export function arrowPrototype(a: ArrayLike<number>, b: ArrayLike<number>, r: nu
   if (a.length !== r * dIn) throw new RangeError(`lora_A has ${a.length} values, expected r × d_in = ${r} × ${dIn}`);
   if (b.length !== dOut * r) throw new RangeError(`lora_B has ${b.length} values, expected d_out × r = ${dOut} × ${r}`);
   if (r > dIn) throw new RangeError(`rank ${r} exceeds d_in ${dIn}`);
-  // Aᵀ as a row-major [dIn, r] matrix.
-  const at = new Float64Array(dIn * r);
-  for (let i = 0; i < r; i++) for (let j = 0; j < dIn; j++) at[j * r + i] = a[i * dIn + j]!;
-  const { q, r: rMat } = householderQR(at, dIn, r);
+  // lora_A row-major [r, dIn] is Aᵀ [dIn, r] column by column.
+  const { r: rMat, applyQ } = householderQRColumns(Float64Array.from(a), dIn, r);
   // G = BᵀB, r × r.
   const g = new Float64Array(r * r);
   for (let row = 0; row < dOut; row++) {
@@ -55,13 +53,9 @@ export function arrowPrototype(a: ArrayLike<number>, b: ArrayLike<number>, r: nu
     }
   const { values, vectors } = symmetricEigen(m, r);
   const lambda = Math.max(0, values[0]!);
-  const v = new Float64Array(dIn);
-  for (let row = 0; row < dIn; row++) {
-    let s = 0;
-    for (let k = 0; k < r; k++) s += q[row * r + k]! * vectors[k * r]!;
-    v[row] = s;
-  }
-  return { vector: normalizeWithFixedSign(v), sigma: Math.sqrt(lambda) };
+  const u = new Float64Array(r);
+  for (let k = 0; k < r; k++) u[k] = vectors[k * r]!;
+  return { vector: normalizeWithFixedSign(applyQ(u)), sigma: Math.sqrt(lambda) };
 }
 
 /** L2-normalise and flip so the largest-magnitude entry (first one on ties) is positive. */

@@ -5,8 +5,11 @@
  * Matrices are row-major Float64Array.
  */
 export interface ThinQR {
-  q: Float64Array; // [m, n]
   r: Float64Array; // [n, n]
+  /** Q u for u of length n (Q is m × n), applying the n reflections to one vector: O(m n). */
+  applyQ(u: ArrayLike<number>): Float64Array;
+  /** Q itself, row-major [m, n]: O(m n²); for callers that need every column. */
+  thinQ(): Float64Array;
 }
 
 export function householderQR(x: Float64Array, m: number, n: number): ThinQR {
@@ -15,6 +18,16 @@ export function householderQR(x: Float64Array, m: number, n: number): ThinQR {
   // Work column-major: column j is a contiguous run of m numbers, so each reflection streams.
   const a = new Float64Array(m * n);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) a[j * m + i] = x[i * n + j]!;
+  return householderQRColumns(a, m, n);
+}
+
+/**
+ * The same for a matrix given column by column (column j = a[j·m, (j+1)·m)), which is how a
+ * row-major [n, m] array holds its transpose: lora_A [r, d_in] is Aᵀ column-major. Overwrites `a`.
+ */
+export function householderQRColumns(a: Float64Array, m: number, n: number): ThinQR {
+  if (m < n) throw new RangeError(`householderQR needs m >= n, got ${m} x ${n}`);
+  if (a.length !== m * n) throw new RangeError(`householderQR: length ${a.length} != ${m} x ${n}`);
   const vs: Float64Array[] = []; // Householder vectors, v_k has support k..m-1
   const betas = new Float64Array(n);
   for (let k = 0; k < n; k++) {
@@ -38,32 +51,37 @@ export function householderQR(x: Float64Array, m: number, n: number): ThinQR {
     betas[k] = beta;
     vs.push(v);
     // Apply H_k = I - beta v vᵀ to the remaining columns.
-    for (let j = k; j < n; j++) {
-      const cj = j * m;
-      let dot = 0;
-      for (let i = k; i < m; i++) dot += v[i - k]! * a[cj + i]!;
-      const s = beta * dot;
-      if (s !== 0) for (let i = k; i < m; i++) a[cj + i] = a[cj + i]! - s * v[i - k]!;
-    }
+    for (let j = k; j < n; j++) reflect(a, j * m + k, v, beta);
   }
   const r = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) r[i * n + j] = a[j * m + i]!;
-  // Q = H_0 H_1 … H_{n-1} applied to the first n columns of the identity (column-major).
-  const qc = new Float64Array(m * n);
-  for (let j = 0; j < n; j++) qc[j * m + j] = 1;
-  for (let k = n - 1; k >= 0; k--) {
-    const v = vs[k]!;
-    const beta = betas[k]!;
-    if (beta === 0) continue;
+  // Q = H_0 H_1 … H_{n-1} applied to the first n columns of the identity.
+  const applyQ = (u: ArrayLike<number>): Float64Array => {
+    const y = new Float64Array(m);
+    for (let i = 0; i < n; i++) y[i] = u[i]!;
+    for (let k = n - 1; k >= 0; k--) if (betas[k] !== 0) reflect(y, k, vs[k]!, betas[k]!);
+    return y;
+  };
+  const thinQ = (): Float64Array => {
+    const q = new Float64Array(m * n);
+    const e = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      const cj = j * m;
-      let dot = 0;
-      for (let i = k; i < m; i++) dot += v[i - k]! * qc[cj + i]!;
-      const s = beta * dot;
-      if (s !== 0) for (let i = k; i < m; i++) qc[cj + i] = qc[cj + i]! - s * v[i - k]!;
+      e.fill(0);
+      e[j] = 1;
+      const col = applyQ(e);
+      for (let i = 0; i < m; i++) q[i * n + j] = col[i]!;
     }
-  }
-  const q = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) q[i * n + j] = qc[j * m + i]!;
-  return { q, r };
+    return q;
+  };
+  return { r, applyQ, thinQ };
+}
+
+/** x[off .. off+v.length) -= beta (v · x) v: one Householder reflection of one column segment. */
+function reflect(x: Float64Array, off: number, v: Float64Array, beta: number): void {
+  const len = v.length;
+  let dot = 0;
+  for (let i = 0; i < len; i++) dot += v[i]! * x[off + i]!;
+  const s = beta * dot;
+  if (s === 0) return;
+  for (let i = 0; i < len; i++) x[off + i] = x[off + i]! - s * v[i]!;
 }
