@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { QUIVER_VERSION } from './version.js';
@@ -12,5 +13,6 @@ export function createProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerImportCommand(program);
   registerInspectCommand(program);
+  registerClusterCommand(program);
   return program;
 }
