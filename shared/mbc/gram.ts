@@ -39,39 +39,69 @@ export function accumulateGram(
   }
 }
 
-/** G += T Tᵀ for one tile T [n, tw]; four rows of T at a time so each entry of row i is loaded once per four dot products. */
+/**
+ * G += T Tᵀ for one tile T [n, tw], lower triangle mirrored. Register-blocked: two rows of T against
+ * four at a time, so each loaded value feeds two or four multiply-adds (about twice the speed of
+ * plain dot products in V8, measured in bench/mbc-cluster.ts).
+ */
 function accumulateTile(gram: Float64Array, n: number, tile: Float64Array, tw: number): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
     const oi = i * tw;
+    const oi1 = oi + tw;
     let j = 0;
     for (; j + 3 <= i; j += 4) {
       const o0 = j * tw;
       const o1 = o0 + tw;
       const o2 = o1 + tw;
       const o3 = o2 + tw;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let b0 = 0;
+      let b1 = 0;
+      let b2 = 0;
+      let b3 = 0;
       for (let c = 0; c < tw; c++) {
-        const x = tile[oi + c]!;
-        s0 += x * tile[o0 + c]!;
-        s1 += x * tile[o1 + c]!;
-        s2 += x * tile[o2 + c]!;
-        s3 += x * tile[o3 + c]!;
+        const u = tile[oi + c]!;
+        const v = tile[oi1 + c]!;
+        const p = tile[o0 + c]!;
+        const q = tile[o1 + c]!;
+        const r = tile[o2 + c]!;
+        const s = tile[o3 + c]!;
+        a0 += u * p;
+        a1 += u * q;
+        a2 += u * r;
+        a3 += u * s;
+        b0 += v * p;
+        b1 += v * q;
+        b2 += v * r;
+        b3 += v * s;
       }
-      addSymmetric(gram, n, i, j, s0);
-      addSymmetric(gram, n, i, j + 1, s1);
-      addSymmetric(gram, n, i, j + 2, s2);
-      addSymmetric(gram, n, i, j + 3, s3);
+      addSymmetric(gram, n, i, j, a0);
+      addSymmetric(gram, n, i, j + 1, a1);
+      addSymmetric(gram, n, i, j + 2, a2);
+      addSymmetric(gram, n, i, j + 3, a3);
+      addSymmetric(gram, n, i + 1, j, b0);
+      addSymmetric(gram, n, i + 1, j + 1, b1);
+      addSymmetric(gram, n, i + 1, j + 2, b2);
+      addSymmetric(gram, n, i + 1, j + 3, b3);
     }
     for (; j <= i; j++) {
-      const oj = j * tw;
-      let s = 0;
-      for (let c = 0; c < tw; c++) s += tile[oi + c]! * tile[oj + c]!;
-      addSymmetric(gram, n, i, j, s);
+      addSymmetric(gram, n, i, j, dot(tile, oi, j * tw, tw));
+      addSymmetric(gram, n, i + 1, j, dot(tile, oi1, j * tw, tw));
     }
+    addSymmetric(gram, n, i + 1, i + 1, dot(tile, oi1, oi1, tw));
   }
+  // An odd n leaves the last row.
+  if (i < n) for (let j = 0; j <= i; j++) addSymmetric(gram, n, i, j, dot(tile, i * tw, j * tw, tw));
+}
+
+function dot(tile: Float64Array, oa: number, ob: number, tw: number): number {
+  let s = 0;
+  for (let c = 0; c < tw; c++) s += tile[oa + c]! * tile[ob + c]!;
+  return s;
 }
 
 function addSymmetric(gram: Float64Array, n: number, i: number, j: number, value: number): void {
