@@ -1,0 +1,70 @@
+/**
+ * AdamW (Loshchilov & Hutter), step for step as torch.optim.AdamW: decoupled weight decay
+ * p ← p − lr·λ·p, then Adam with bias correction. The paper trains without weight decay (λ = 0).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWConfig {
+  /** PyTorch's default. */
+  beta1: number;
+  /** PyTorch's default. */
+  beta2: number;
+  /** PyTorch's default. */
+  eps: number;
+  /** 0: the paper trains LoRAs without weight decay. */
+  weightDecay: number;
+}
+
+export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+
+export class AdamW {
+  private readonly params: tf.Variable[];
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private readonly config: AdamWConfig;
+  private readonly consts: { beta1: tf.Scalar; oneMinusBeta1: tf.Scalar; beta2: tf.Scalar; oneMinusBeta2: tf.Scalar };
+  private t = 0;
+
+  constructor(params: readonly tf.Variable[], config: Partial<AdamWConfig> = {}) {
+    this.params = [...params];
+    this.config = { ...ADAMW_DEFAULTS, ...config };
+    this.m = this.params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.v = this.params.map((p) => tf.variable(tf.zerosLike(p), false));
+    const c = this.config;
+    this.consts = { beta1: tf.scalar(c.beta1), oneMinusBeta1: tf.scalar(1 - c.beta1), beta2: tf.scalar(c.beta2), oneMinusBeta2: tf.scalar(1 - c.beta2) };
+  }
+
+  /** Steps taken. */
+  get step(): number {
+    return this.t;
+  }
+
+  /** One update with `grads` (in params order), each scaled first by `gradScale` (clipping), at `lr`. */
+  apply(grads: readonly tf.Tensor[], gradScale: tf.Scalar | null, lr: number): void {
+    if (grads.length !== this.params.length) throw new RangeError(`${grads.length} gradients for ${this.params.length} parameters`);
+    this.t += 1;
+    const { beta1, beta2, eps, weightDecay } = this.config;
+    const k = this.consts;
+    // p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + eps)   ≡   p ← p − stepSize · m / (√v + epsHat)
+    const rootBias2 = Math.sqrt(1 - beta2 ** this.t);
+    const stepSize = tf.scalar((lr / (1 - beta1 ** this.t)) * rootBias2);
+    const epsHat = tf.scalar(eps * rootBias2);
+    const decay = weightDecay > 0 ? tf.scalar(1 - lr * weightDecay) : null;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const g = gradScale ? tf.mul(grads[i]!, gradScale) : grads[i]!;
+        const m = tf.add(tf.mul(this.m[i]!, k.beta1), tf.mul(g, k.oneMinusBeta1));
+        const v = tf.add(tf.mul(this.v[i]!, k.beta2), tf.mul(tf.square(g), k.oneMinusBeta2));
+        this.m[i]!.assign(m);
+        this.v[i]!.assign(v);
+        const base = decay ? tf.mul(p, decay) : p;
+        p.assign(tf.sub(base, tf.mul(stepSize, tf.div(m, tf.add(tf.sqrt(v), epsHat)))));
+      });
+    });
+    tf.dispose([stepSize, epsHat, ...(decay ? [decay] : [])]);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v, ...Object.values(this.consts)]);
+  }
+}

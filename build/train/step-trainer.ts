@@ -1,0 +1,111 @@
+/**
+ * One optimisation step at a time, for a LoRA on a frozen base (the paper's adapters) or for the
+ * whole base model (pretraining a tiny base). Loss, gradients, clipping and the AdamW update run
+ * in one tf.tidy, and only two numbers come back to JavaScript per step. Epochs, data order and
+ * checkpoints belong to the caller.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LlamaModel } from '../model/llama.js';
+import type { Lora } from '../model/lora.js';
+import { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './adamw.js';
+import { causalLmLoss } from './causal-lm-loss.js';
+import { clipFactor } from './clip-grad-norm.js';
+import { linearWarmupDecay, warmupSteps } from './lr-schedule.js';
+import type { TrainBatch } from './train-batch.js';
+
+export interface TrainHyper extends AdamWConfig {
+  /** Steps the schedule spans (it decays to 0 at this step). */
+  totalSteps: number;
+  /** Peak learning rate. 1e-4: the paper's, for LoRA (pretraining a base wants more, e.g. 1e-3). */
+  lr: number;
+  /** Share of totalSteps spent warming up. 0.06: the paper's. */
+  warmupFraction: number;
+  /** Global gradient-norm limit. 0.1: the paper's. */
+  maxGradNorm: number;
+}
+
+export const TRAIN_DEFAULTS = Object.freeze({ ...ADAMW_DEFAULTS, lr: 1e-4, warmupFraction: 0.06, maxGradNorm: 0.1 });
+
+export interface StepResult {
+  /** Mean loss over the batch's answer tokens, before the update. */
+  loss: number;
+  tokens: number;
+  /** Learning rate used by this step. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+export class StepTrainer {
+  readonly hyper: TrainHyper;
+  private readonly model: LlamaModel;
+  private readonly lora: Lora | null;
+  private readonly params: tf.Variable[];
+  private readonly optimizer: AdamW;
+  private readonly warmup: number;
+
+  /**
+   * @param target the LoRA to train (the base stays frozen), or 'base' to train every weight of a
+   *   model built with { trainable: true }
+   */
+  constructor(model: LlamaModel, target: Lora | 'base', hyper: Partial<TrainHyper> & { totalSteps: number }) {
+    this.hyper = { ...TRAIN_DEFAULTS, ...hyper };
+    if (!(this.hyper.totalSteps >= 1)) throw new RangeError(`totalSteps must be >= 1, got ${this.hyper.totalSteps}`);
+    this.model = model;
+    if (target === 'base') {
+      if (!model.trainable) throw new Error("training 'base' needs a model built with { trainable: true }");
+      this.lora = null;
+      this.params = model.variables();
+    } else {
+      this.lora = target;
+      this.params = target.variables();
+    }
+    this.optimizer = new AdamW(this.params, this.hyper);
+    this.warmup = warmupSteps(this.hyper.totalSteps, this.hyper.warmupFraction);
+  }
+
+  /** Optimizer steps taken so far. */
+  get step(): number {
+    return this.optimizer.step;
+  }
+
+  trainStep(batch: TrainBatch): StepResult {
+    const lr = this.hyper.lr * linearWarmupDecay(this.optimizer.step, this.hyper.totalSteps, this.warmup);
+    let tokens = 0;
+    const [loss, norm] = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const out = causalLmLoss(this.model, batch, { adapter: this.lora, training: true });
+        tokens = out.tokens;
+        return out.loss;
+      }, this.params);
+      const ordered = this.params.map((p) => grads[p.name]!);
+      const { norm, factor } = clipFactor(ordered, this.hyper.maxGradNorm);
+      this.optimizer.apply(ordered, factor, lr);
+      return [value, norm];
+    });
+    const result = { loss: loss.dataSync()[0]!, tokens, lr, gradNorm: norm.dataSync()[0]! };
+    tf.dispose([loss, norm]);
+    return result;
+  }
+
+  /** Token-weighted mean loss over batches (no dropout, no update); batches without labels are skipped. */
+  evaluateLoss(batches: Iterable<TrainBatch>): { loss: number; tokens: number } {
+    let sum = 0;
+    let tokens = 0;
+    for (const batch of batches) {
+      if (!batch.labels.some((l, i) => l !== -100 && i % batch.seqLen !== 0)) continue;
+      const { loss, n } = tf.tidy(() => {
+        const out = causalLmLoss(this.model, batch, { adapter: this.lora, training: false });
+        return { loss: out.loss.dataSync()[0]!, n: out.tokens };
+      });
+      sum += loss * n;
+      tokens += n;
+    }
+    return { loss: tokens === 0 ? Number.NaN : sum / tokens, tokens };
+  }
+
+  /** Frees the optimizer state (the model and LoRA belong to the caller). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
