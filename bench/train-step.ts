@@ -53,5 +53,7 @@ const wasmSteps = Number(process.argv[2] ?? 40);
 const cpuSteps = Number(process.argv[3] ?? 4);
 console.log(`LoRA step: ${config.numHiddenLayers} layers, d ${config.hiddenSize}, ${config.numAttentionHeads} heads, MLP ${config.intermediateSize}, vocab ${config.vocabSize}, batch ${B} × ${T}, r 4 on q,v`);
 const wasm = await time('wasm', wasmSteps);
-const cpu = await time('cpu', cpuSteps);
-console.log(`wasm / cpu: ${(wasm / cpu).toFixed(1)}×`);
+if (cpuSteps > 0) {
+  const cpu = await time('cpu', cpuSteps);
+  console.log(`wasm / cpu: ${(wasm / cpu).toFixed(1)}×`);
+}

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,28 @@ describe('HF checkpoint folders', () => {
     again.model.toHfTensors().forEach((t, i) => expect(maxAbsDiff(t.data, decodeBf16(encodeBf16(expected[i]!.data))), t.name).toBe(0));
     model.dispose();
     again.model.dispose();
+  });
+
+  it('loads sharded weights through model.safetensors.index.json', async () => {
+    const dir = await tempDir();
+    await writeSmolFolder(dir);
+    const whole = await loadCheckpoint(dir);
+    const tensors = whole.model.toHfTensors();
+    const shards = [tensors.slice(0, 7), tensors.slice(7)];
+    const weightMap: Record<string, string> = {};
+    await Promise.all(
+      shards.map(async (part, i) => {
+        const file = `model-0000${i + 1}-of-00002.safetensors`;
+        for (const t of part) weightMap[t.name] = file;
+        await writeFile(join(dir, file), serializeSafetensors(part.map((t) => ({ ...t, dtype: 'F32' as const }))));
+      }),
+    );
+    await rm(join(dir, 'model.safetensors'));
+    await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+    const sharded = await loadCheckpoint(dir);
+    sharded.model.toHfTensors().forEach((t, i) => expect(maxAbsDiff(t.data, tensors[i]!.data)).toBe(0));
+    whole.model.dispose();
+    sharded.model.dispose();
   });
 
   it('refuses folders that do not fit their config.json, saying what is wrong', async () => {

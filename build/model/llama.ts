@@ -96,7 +96,6 @@ export function hfTensorShapes(config: LlamaConfig): Map<string, number[]> {
   return shapes;
 }
 
-
 /** Row-major [rows, cols] → [cols, rows]: HF's [out, in] to compute layout and back. */
 function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
