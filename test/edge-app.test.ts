@@ -54,7 +54,7 @@ describe('edge app', () => {
     expect(missing.status).toBe(503);
     expect(await missing.json()).toMatchObject({ error: { code: 'manifest_missing' } });
     const bytes = await manifestBytes(['a']);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
     bucket.put('m', bytes);
     const corrupt = await app.request('/v1/adapters');
     expect(corrupt.status).toBe(503);

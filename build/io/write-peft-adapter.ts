@@ -29,6 +29,8 @@ export interface WritePeftAdapterOptions {
   loraDropout?: number;
   modelType?: string;
   dtype?: 'F32' | 'F16' | 'BF16';
+  /** More files to write into the folder (name → content), in the same atomic step. */
+  extraFiles?: Record<string, string>;
 }
 
 export async function writePeftAdapter(dir: string, opts: WritePeftAdapterOptions): Promise<void> {
@@ -45,5 +47,9 @@ export async function writePeftAdapter(dir: string, opts: WritePeftAdapterOption
   await replaceDirAtomic(dir, async (tmp) => {
     await writeFile(join(tmp, ADAPTER_CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     await writeFile(join(tmp, ADAPTER_WEIGHTS_FILE), weights);
+    for (const [name, content] of Object.entries(opts.extraFiles ?? {})) {
+      if (name.includes('/') || name === ADAPTER_CONFIG_FILE || name === ADAPTER_WEIGHTS_FILE) throw new RangeError(`extra file name "${name}" is not allowed`);
+      await writeFile(join(tmp, name), content);
+    }
   });
 }
