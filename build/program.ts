@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInspectCommand } from './commands/inspect.js';
+import { registerPretrainCommand } from './commands/pretrain.js';
+import { registerTrainCommand } from './commands/train.js';
 import { QUIVER_VERSION } from './version.js';
 
 /** The `quiver` command tree. A fresh program each call, so tests can run commands in-process. */
@@ -14,5 +16,7 @@ export function createProgram(): Command {
   registerImportCommand(program);
   registerInspectCommand(program);
   registerClusterCommand(program);
+  registerPretrainCommand(program);
+  registerTrainCommand(program);
   return program;
 }

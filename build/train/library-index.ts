@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { TrainConfig } from './train-config.js';
+
+/**
+ * `library.json`: the index of a trained library — tasks, clusters, adapter folders (relative to
+ * the library) and their metrics. Written last, atomically, by `quiver train`; read by compile
+ * and eval.
+ */
+export const AdapterMetrics = z.strictObject({
+  /** Mean per-token loss on the answer tokens of the test split: base model, then with the adapter. */
+  baseTestLoss: z.number(),
+  testLoss: z.number(),
+  bestValidLoss: z.number(),
+  steps: z.number().int().nonnegative(),
+  /** Answer+prompt tokens processed per second while training. */
+  tokensPerSecond: z.number().nonnegative(),
+  seconds: z.number().nonnegative(),
+  backend: z.string(),
+});
+export type AdapterMetrics = z.infer<typeof AdapterMetrics>;
+
+export const LIBRARY_FILE = 'library.json';
+
+export const LibraryIndex = z.strictObject({
+  format: z.literal('quiver.library'),
+  version: z.literal(1),
+  /** The base checkpoint folder, relative to the library (or absolute). */
+  base: z.string().min(1),
+  baseModel: z.string().min(1),
+  tasksDir: z.string().min(1),
+  /** Private adapters' training config. */
+  config: TrainConfig,
+  /** MBC adapters' training config (the same, possibly with other epochs). */
+  mbcConfig: TrainConfig,
+  tasks: z.array(
+    z.strictObject({
+      name: z.string(),
+      family: z.string(),
+      adapter: z.string(),
+      cluster: z.string().nullable(),
+      metrics: AdapterMetrics,
+    }),
+  ),
+  clusters: z.array(z.strictObject({ id: z.string(), tasks: z.array(z.string()), adapter: z.string(), metrics: AdapterMetrics })),
+});
+export type LibraryIndex = z.infer<typeof LibraryIndex>;

@@ -1,0 +1,101 @@
+/**
+ * A folder of tasks for `quiver train --tasks <dir>`. Two layouts, mixed freely:
+ *   <dir>/<task>/train.jsonl (+ valid.jsonl, test.jsonl)   explicit splits (the default suite)
+ *   <dir>/<task>.jsonl                                     one file, split 80/10/10 by a hash of the input
+ * A missing valid or test split is carved out of train the same way. `<dir>/suite.json`, when
+ * present, gives each task's family. Every line is checked; errors name the file and the line.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { QuiverInputError } from '../../shared/errors.js';
+import { parseTaskJsonl, TaskSuite, type TaskExample } from '../../shared/task-data.js';
+import { formatZodError } from '../../shared/zod-error.js';
+
+export interface TaskSplits {
+  train: TaskExample[];
+  valid: TaskExample[];
+  test: TaskExample[];
+}
+
+export interface LoadedTask {
+  name: string;
+  /** From suite.json; the task's own name when there is none. */
+  family: string;
+  splits: TaskSplits;
+  multipleChoice: boolean;
+}
+
+const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** FNV-1a of a string: a stable split key that does not depend on line order. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Deterministic split by a hash of the input, so the same input always lands in the same split. */
+export function hashSplit(examples: TaskExample[], fractions: { valid: number; test: number }): TaskSplits {
+  const out: TaskSplits = { train: [], valid: [], test: [] };
+  for (const ex of examples) {
+    const u = fnv1a(ex.input) / 4294967296;
+    if (u < fractions.test) out.test.push(ex);
+    else if (u < fractions.test + fractions.valid) out.valid.push(ex);
+    else out.train.push(ex);
+  }
+  return out;
+}
+
+async function readJsonl(path: string): Promise<TaskExample[]> {
+  return parseTaskJsonl(await readFile(path, 'utf8'), path);
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+async function loadFamilies(dir: string): Promise<Map<string, string>> {
+  const path = join(dir, 'suite.json');
+  if (!(await exists(path))) return new Map();
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
+  }
+  const parsed = TaskSuite.safeParse(json);
+  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
+  return new Map(parsed.data.tasks.map((t) => [t.name, t.family]));
+}
+
+export async function loadTaskSet(dir: string): Promise<LoadedTask[]> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new QuiverInputError('no such task folder', dir);
+  const families = await loadFamilies(dir);
+  const tasks: LoadedTask[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    let name: string;
+    let splits: TaskSplits;
+    if (e.isFile() && e.name.endsWith('.jsonl')) {
+      name = basename(e.name, '.jsonl');
+      splits = hashSplit(await readJsonl(join(dir, e.name)), { valid: 0.1, test: 0.1 });
+    } else if (e.isDirectory() && (await exists(join(dir, e.name, 'train.jsonl')))) {
+      name = e.name;
+      const d = join(dir, e.name);
+      const train = await readJsonl(join(d, 'train.jsonl'));
+      const valid = (await exists(join(d, 'valid.jsonl'))) ? await readJsonl(join(d, 'valid.jsonl')) : null;
+      const test = (await exists(join(d, 'test.jsonl'))) ? await readJsonl(join(d, 'test.jsonl')) : null;
+      const carved = hashSplit(train, { valid: valid ? 0 : 0.1, test: test ? 0 : 0.1 });
+      splits = { train: carved.train, valid: valid ?? carved.valid, test: test ?? carved.test };
+    } else continue;
+    if (!TASK_NAME.test(name)) throw new QuiverInputError(`task name "${name}" must be letters, digits, '.', '_' or '-' (it names the adapter)`, join(dir, e.name));
+    if (splits.train.length === 0) throw new QuiverInputError('no training examples after splitting', join(dir, e.name));
+    if (splits.valid.length === 0) throw new QuiverInputError('no validation examples (add valid.jsonl or more lines)', join(dir, e.name));
+    const all = [...splits.train, ...splits.valid, ...splits.test];
+    tasks.push({ name, family: families.get(name) ?? name, splits, multipleChoice: all.some((x) => x.options !== undefined) });
+  }
+  if (tasks.length === 0) throw new QuiverInputError('no tasks: expected <task>.jsonl files or <task>/train.jsonl folders', dir);
+  return tasks;
+}

@@ -1,0 +1,21 @@
+/**
+ * Child-process entry of `quiver train`: receives one AdapterJob, trains it, reports progress and
+ * the result over IPC (build/train/worker-pool.ts), then exits.
+ */
+import { QuiverInputError } from '../../shared/errors.js';
+import type { AdapterJob, AdapterMeta, JobProgress } from './adapter-job.js';
+import { trainAdapterJob } from './adapter-trainer.js';
+import type { WorkerMessage } from './worker-pool.js';
+
+type Msg = WorkerMessage<JobProgress, AdapterMeta>;
+const send = (m: Msg) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
+
+process.once('message', async (job: AdapterJob) => {
+  try {
+    const meta = await trainAdapterJob(job, (progress) => void send({ type: 'progress', progress }));
+    await send({ type: 'done', result: meta });
+  } catch (err) {
+    await send({ type: 'error', message: err instanceof Error ? err.message : String(err), inputError: err instanceof QuiverInputError });
+  }
+  process.disconnect();
+});

@@ -1,0 +1,91 @@
+/**
+ * A micro library end to end: pretrain a tiny byte-level base, train private adapters for three
+ * small tasks, cluster, train MBC adapters, and check every artifact loads back — with the real
+ * trainer, only smaller.
+ */
+import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openPeftAdapter } from '../build/io/peft-adapter.js';
+import { loadCheckpoint } from '../build/model/checkpoint.js';
+import { AdapterMeta, ADAPTER_META_FILE } from '../build/train/adapter-job.js';
+import { LibraryIndex } from '../build/train/library-index.js';
+import { runCli } from './helpers/run-cli.js';
+import { useTempDirs } from './helpers/temp-dir.js';
+
+const tempDir = useTempDirs();
+
+const WORDS = ['apple', 'river', 'stone', 'cloud', 'tiger', 'maple', 'lemon', 'piano', 'robot', 'sugar', 'ocean', 'pearl', 'queen', 'zebra', 'mango', 'house', 'light', 'green', 'brave', 'chair'];
+
+function tasks(): Record<string, Array<{ input: string; output: string }>> {
+  const ex = (f: (w: string) => { input: string; output: string }) => WORDS.map(f);
+  return {
+    'first-letter': ex((w) => ({ input: `First of ${w}:`, output: w[0]! })),
+    'last-letter': ex((w) => ({ input: `Last of ${w}:`, output: w.at(-1)! })),
+    'upper-first': ex((w) => ({ input: `Up ${w}:`, output: w[0]!.toUpperCase() })),
+  };
+}
+
+async function writeTasks(dir: string) {
+  for (const [name, rows] of Object.entries(tasks())) {
+    await mkdir(join(dir, name), { recursive: true });
+    const lines = rows.map((r) => JSON.stringify(r));
+    await writeFile(join(dir, name, 'train.jsonl'), lines.slice(0, 14).join('\n') + '\n');
+    await writeFile(join(dir, name, 'valid.jsonl'), lines.slice(14, 17).join('\n') + '\n');
+    await writeFile(join(dir, name, 'test.jsonl'), lines.slice(17).join('\n') + '\n');
+  }
+}
+
+const MICRO_BASE = ['--hidden', '32', '--layers', '2', '--heads', '2', '--intermediate', '64', '--context', '32', '--steps', '30', '--batch-size', '8', '--lr', '0.003', '-q'];
+const MICRO_TRAIN = ['--epochs', '6', '--batch-size', '7', '--lr', '0.01', '--eval-every', '4', '--patience', '5', '--k', '2', '-j', '1', '-q', '--backend', 'wasm'];
+
+describe('quiver pretrain + quiver train (micro library)', () => {
+  it('builds a library whose adapters load back, lower the test loss, and resume', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await writeTasks(tasksDir);
+    await writeFile(join(root, 'corpus.txt'), 'The quick brown fox jumps over the lazy dog.\nA river runs by the stone house.\n');
+    const pre = await runCli(['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), '--backend', 'wasm', ...MICRO_BASE]);
+    expect(pre.stderr + pre.stdout).toMatch(/wrote/);
+    expect(pre.code).toBe(0);
+    const base = await loadCheckpoint(join(root, 'base'));
+    expect(base.config.hiddenSize).toBe(32);
+    base.model.dispose();
+
+    const out = join(root, 'lib');
+    const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN]);
+    expect(res.stderr).not.toMatch(/unexpected error/);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/wrote .*library.json: 3 private and 2 MBC adapters/);
+
+    const index = LibraryIndex.parse(JSON.parse(await readFile(join(out, 'library.json'), 'utf8')));
+    expect(index.tasks.map((t) => t.name)).toEqual(['first-letter', 'last-letter', 'upper-first']);
+    expect(index.clusters).toHaveLength(2);
+    expect(index.clusters.flatMap((c) => c.tasks).sort()).toEqual(['first-letter', 'last-letter', 'upper-first']);
+    for (const t of index.tasks) {
+      expect(t.metrics.testLoss).toBeLessThan(t.metrics.baseTestLoss); // training lowers the loss
+      expect(t.metrics.backend).toBe('wasm');
+      const h = await openPeftAdapter(join(out, t.adapter));
+      expect(h.baseModel).toBe('quiver/byte-llama-d32-l2');
+      expect(h.config).toMatchObject({ r: 4, lora_alpha: 16, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
+      expect(h.modules.map((m) => [m.key, m.r, m.dIn, m.dOut])).toEqual(
+        [0, 1].flatMap((l) => ['o_proj', 'q_proj', 'k_proj', 'v_proj'].sort().map((n) => [`model.layers.${l}.self_attn.${n}`, 4, 32, 32])),
+      );
+      await h.close();
+    }
+    for (const c of index.clusters) {
+      const meta = AdapterMeta.parse(JSON.parse(await readFile(join(out, c.adapter, ADAPTER_META_FILE), 'utf8')));
+      expect(meta.kind).toBe('mbc');
+      expect(Object.keys(meta.perTaskTest).sort()).toEqual([...c.tasks].sort());
+    }
+    expect((await readdir(join(out, 'clusters'))).sort()).toEqual(['clusters.json', 'similarity.json', 'similarity.svg']);
+
+    // Resume: a rerun trains nothing; after removing one adapter only that one is retrained.
+    const again = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN.filter((x) => x !== '-q')]);
+    expect(again.stdout).toMatch(/0 private and 0 MBC adapters trained/);
+    expect(again.stderr).toMatch(/private: 3 of 3 adapters already trained/);
+    await rm(join(out, 'private', 'last-letter'), { recursive: true });
+    const partial = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN]);
+    expect(partial.stdout).toMatch(/1 private and 0 MBC adapters trained/);
+  }, 240_000);
+});
