@@ -89,3 +89,56 @@ describe('quiver pretrain + quiver train (micro library)', () => {
     expect(partial.stdout).toMatch(/1 private and 0 MBC adapters trained/);
   }, 240_000);
 });
+
+describe('quiver train: shards, worker processes, bad input', () => {
+  async function microBase(root: string, tasksDir: string) {
+    await writeTasks(tasksDir);
+    await writeFile(join(root, 'corpus.txt'), 'Some text.\n');
+    const pre = await runCli(['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), '--backend', 'wasm', ...MICRO_BASE, '--steps', '2']);
+    expect(pre.code).toBe(0);
+  }
+
+  it('shards split the private adapters deterministically; a run without --shard finishes the library', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await microBase(root, tasksDir);
+    const out = join(root, 'lib');
+    const args = ['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN.filter((x) => x !== '-q'), '--epochs', '1'];
+    const s1 = await runCli([...args, '--shard', '1/2']);
+    expect(s1.code).toBe(0);
+    expect(s1.stdout).toMatch(/partial library .*: 2 private and 0 MBC/); // tasks 1 and 3 of 3
+    expect(s1.stderr).toMatch(/2 of 3 private adapters exist; run again/);
+    expect((await readdir(join(out, 'private'))).sort()).toEqual(['first-letter', 'upper-first']);
+    const s2 = await runCli([...args, '--shard', '2/2']);
+    expect(s2.stdout).toMatch(/1 private and 1 MBC/); // every private adapter now exists: cluster, then MBC shard 2 of 2
+    const s3 = await runCli(args);
+    expect(s3.stdout).toMatch(/wrote .*library.json: 0 private and 1 MBC/);
+    expect((await runCli([...args, '--shard', '3/2'])).stderr).toMatch(/"3\/2" is not a shard i\/N/);
+  }, 240_000);
+
+  it('trains in worker processes from the compiled CLI (-j 2)', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await microBase(root, tasksDir);
+    const { execFileSync } = await import('node:child_process');
+    const out = join(root, 'lib');
+    const stdout = execFileSync(process.execPath, ['bin/quiver.js', 'train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN.filter((x) => x !== '-q' && x !== '1' && x !== '-j'), '-j', '2', '--epochs', '1'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(stdout).toMatch(/wrote .*library.json: 3 private and 2 MBC/);
+    const index = LibraryIndex.parse(JSON.parse(await readFile(join(out, 'library.json'), 'utf8')));
+    expect(index.tasks).toHaveLength(3);
+  }, 240_000);
+
+  it('names the file and line of a bad task example, and trains nothing', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await microBase(root, tasksDir);
+    await writeFile(join(tasksDir, 'broken.jsonl'), '{"input": "a", "output": "b"}\n{"input": "a"}\n');
+    const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', join(root, 'lib'), ...MICRO_TRAIN]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/broken.jsonl:2: .*output/);
+    await expect(readdir(join(root, 'lib', 'private'))).rejects.toThrow();
+  }, 60_000);
+});
