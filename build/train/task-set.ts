@@ -27,13 +27,19 @@ export interface LoadedTask {
 
 const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** FNV-1a of a string: a stable split key that does not depend on line order. */
+/** FNV-1a of a string, finalised: a stable split key that does not depend on line order. */
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  // murmur3's finaliser: FNV alone leaves inputs that differ in their last byte clustered.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -78,10 +84,13 @@ export async function loadTaskSet(dir: string): Promise<LoadedTask[]> {
   for (const e of entries) {
     let name: string;
     let splits: TaskSplits;
-    if (e.isFile() && e.name.endsWith('.jsonl')) {
+    // Follow symbolic links, so a task folder can be assembled from links to others.
+    const target = e.isSymbolicLink() ? await stat(join(dir, e.name)).catch(() => null) : e;
+    if (!target) continue;
+    if (target.isFile() && e.name.endsWith('.jsonl')) {
       name = basename(e.name, '.jsonl');
       splits = hashSplit(await readJsonl(join(dir, e.name)), { valid: 0.1, test: 0.1 });
-    } else if (e.isDirectory() && (await exists(join(dir, e.name, 'train.jsonl')))) {
+    } else if (target.isDirectory() && (await exists(join(dir, e.name, 'train.jsonl')))) {
       name = e.name;
       const d = join(dir, e.name);
       const train = await readJsonl(join(d, 'train.jsonl'));
