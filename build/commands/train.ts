@@ -6,7 +6,7 @@ import { QuiverInputError } from '../../shared/errors.js';
 import { formatZodError } from '../../shared/zod-error.js';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
+import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta } from '../train/adapter-job.js';
@@ -89,6 +89,8 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
   const baseDir = resolve(opts.base);
   const tasksDir = resolve(opts.tasks);
   const outDir = resolve(opts.out);
+  // The workers pick the same backend; this prints it once.
+  await selectBackend(opts.backend);
   // Load once here: a bad checkpoint or a bad task line fails before any worker starts.
   const base = await loadCheckpoint(baseDir);
   const baseModel = typeof base.hfConfig._name_or_path === 'string' && base.hfConfig._name_or_path ? base.hfConfig._name_or_path : baseDir;

@@ -46,12 +46,8 @@ export async function runAdapterJobs(jobs: readonly AdapterJob[], opts: RunJobsO
   const start = Date.now();
   let finished = 0;
   const index = new Map(todo.map((j, i) => [j.id, i + 1]));
-  const etaText = () => {
-    if (finished === 0) return '';
-    const perJob = (Date.now() - start) / finished;
-    const lanes = Math.min(opts.concurrency, todo.length);
-    return `  ETA ${formatDuration((perJob * (todo.length - finished)) / Math.max(1, Math.min(lanes, finished)))}`;
-  };
+  // Jobs finished per wall-clock second already counts the parallel lanes.
+  const etaText = () => (finished === 0 ? '' : `  ETA ${formatDuration(((Date.now() - start) / finished) * (todo.length - finished))}`);
   const onProgress = (job: AdapterJob, p: JobProgress) => {
     if (opts.quiet || p.validLoss === undefined) return;
     log(`[${opts.label} ${index.get(job.id)}/${todo.length}] ${job.id}  step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(3)}  valid ${p.validLoss.toFixed(3)}${etaText()}`);
