@@ -142,3 +142,44 @@ describe('quiver train: shards, worker processes, bad input', () => {
     await expect(readdir(join(root, 'lib', 'private'))).rejects.toThrow();
   }, 60_000);
 });
+
+describe('quiver pretrain resumes', () => {
+  it('skips a checkpoint already pretrained with the same settings and text, retrains on a change', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await writeTasks(tasksDir);
+    await writeFile(join(root, 'corpus.txt'), 'Some text.\n');
+    const args = ['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), '--backend', 'wasm', ...MICRO_BASE, '--steps', '2'];
+    expect((await runCli(args)).stdout).toMatch(/wrote/);
+    expect((await runCli(args)).stdout).toMatch(/already pretrained with these settings and data/);
+    await writeFile(join(root, 'corpus.txt'), 'Other text.\n');
+    expect((await runCli(args)).stdout).toMatch(/wrote/);
+  }, 60_000);
+});
+
+describe('quiver train after a kill', () => {
+  it('leaves no worker behind and resumes with the finished adapters', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await writeTasks(tasksDir);
+    await writeFile(join(root, 'corpus.txt'), 'Some text.\n');
+    expect((await runCli(['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), '--backend', 'wasm', ...MICRO_BASE, '--steps', '2'])).code).toBe(0);
+    const out = join(root, 'lib');
+    const { spawn, execFileSync } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const args = ['bin/quiver.js', 'train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, '--epochs', '40', '--batch-size', '7', '--lr', '0.01', '--eval-every', '1000', '--k', '2', '-j', '2', '-q', '--backend', 'wasm'];
+    const parent = spawn(process.execPath, args, { stdio: 'ignore' });
+    const done = () => ['first-letter', 'last-letter', 'upper-first'].filter((t) => existsSync(join(out, 'private', t, 'quiver_adapter.json')));
+    const deadline = Date.now() + 90_000;
+    while (done().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(done().length).toBeGreaterThan(0);
+    parent.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1500));
+    const afterKill = done();
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(done()).toEqual(afterKill); // no orphaned worker finished anything after the kill
+    expect(afterKill.length).toBeLessThan(3);
+    const stdout = execFileSync(process.execPath, args.filter((a) => a !== '-q'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(stdout).toMatch(new RegExp(`wrote .*library.json: ${3 - afterKill.length} private and 2 MBC`));
+  }, 180_000);
+});

@@ -1,5 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson } from '../../shared/canonical-json.js';
+import { sha256Text } from '../io/file-hash.js';
+import { CONFIG_FILE } from '../model/checkpoint.js';
 import { QuiverInputError } from '../../shared/errors.js';
 import { parsePositiveInt, parsePositiveNumber, parseNonNegativeInt } from '../cli-options.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
@@ -60,6 +64,17 @@ export async function pretrainingLines(corpusPath: string, tasksDir: string): Pr
   return { lines: [...corpus, ...inputs], corpus: corpus.length, inputs: inputs.length };
 }
 
+/** The `quiver_pretrain` record of an existing checkpoint in `dir`, if any. */
+async function previousPretrain(dir: string): Promise<{ hash: string; finalLoss: number } | null> {
+  try {
+    const json = JSON.parse(await readFile(join(dir, CONFIG_FILE), 'utf8')) as { quiver_pretrain?: { hash?: unknown; finalLoss?: unknown } };
+    const r = json.quiver_pretrain;
+    return typeof r?.hash === 'string' && typeof r.finalLoss === 'number' ? { hash: r.hash, finalLoss: r.finalLoss } : null;
+  } catch {
+    return null;
+  }
+}
+
 export function registerPretrainCommand(program: Command): void {
   const d = PRETRAIN_DEFAULTS;
   program
@@ -87,6 +102,15 @@ export function registerPretrainCommand(program: Command): void {
       if (opts.hidden % opts.heads !== 0) throw new QuiverInputError(`--hidden ${opts.hidden} is not a multiple of --heads ${opts.heads}`, '--hidden');
       await selectBackend(opts.backend);
       const text = await pretrainingLines(opts.corpus, opts.tasks);
+      const modelId = opts.modelId ?? `quiver/byte-llama-d${opts.hidden}-l${opts.layers}`;
+      // Paths are left out: the text itself is hashed, wherever it lives.
+      const { out: _out, quiet: _quiet, backend: _backend, tasks: _tasks, corpus: _corpus, ...settings } = opts;
+      const runHash = sha256Text(canonicalJson({ settings: { ...settings, modelId }, lines: sha256Text(text.lines.join('\n')) }));
+      const previous = await previousPretrain(opts.out);
+      if (previous?.hash === runHash) {
+        process.stdout.write(`${opts.out} is already pretrained with these settings and data (loss ${previous.finalLoss.toFixed(3)}): nothing to do\n`);
+        return;
+      }
       process.stderr.write(`pretraining on ${text.corpus} corpus lines + ${text.inputs} task inputs\n`);
       const start = Date.now();
       const r = await pretrainBase({
@@ -101,7 +125,8 @@ export function registerPretrainCommand(program: Command): void {
         batchSize: opts.batchSize,
         lr: opts.lr,
         seed: opts.seed,
-        modelId: opts.modelId ?? `quiver/byte-llama-d${opts.hidden}-l${opts.layers}`,
+        modelId,
+        runHash,
         onProgress: opts.quiet
           ? undefined
           : (p) => {

@@ -27,6 +27,8 @@ export interface PretrainOptions {
   seed: number;
   /** Id written as `_name_or_path`; adapters name it in base_model_name_or_path. */
   modelId: string;
+  /** Written into config.json as `quiver_pretrain.hash`, so a rerun with the same inputs can skip. */
+  runHash?: string;
   onProgress?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number }) => void;
 }
 
@@ -123,7 +125,9 @@ export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResul
   }
   const seconds = (performance.now() - start) / 1000;
   trainer.dispose();
-  await saveCheckpoint(opts.outDir, model, { tokenizer: tok, hfConfig: { _name_or_path: opts.modelId } });
+  const finalLoss = recent / recentN;
+  const record = { hash: opts.runHash ?? null, steps: opts.steps, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };
+  await saveCheckpoint(opts.outDir, model, { tokenizer: tok, hfConfig: { _name_or_path: opts.modelId, quiver_pretrain: record } });
   model.dispose();
-  return { config, firstLoss, finalLoss: recent / recentN, tokensPerSecond: tokens / seconds, seconds };
+  return { config, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };
 }

@@ -10,6 +10,10 @@ import type { WorkerMessage } from './worker-pool.js';
 type Msg = WorkerMessage<JobProgress, AdapterMeta>;
 const send = (m: Msg) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));
 
+// The parent died or was killed: stop too, rather than train on as an orphan. The adapter folder
+// is written atomically, so nothing half-written stays behind.
+process.once('disconnect', () => process.exit(1));
+
 process.once('message', async (job: AdapterJob) => {
   try {
     const meta = await trainAdapterJob(job, (progress) => void send({ type: 'progress', progress }));
@@ -17,5 +21,6 @@ process.once('message', async (job: AdapterJob) => {
   } catch (err) {
     await send({ type: 'error', message: err instanceof Error ? err.message : String(err), inputError: err instanceof QuiverInputError });
   }
+  process.removeAllListeners('disconnect');
   process.disconnect();
 });
