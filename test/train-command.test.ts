@@ -84,6 +84,8 @@ describe('quiver pretrain + quiver train (micro library)', () => {
     const again = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN.filter((x) => x !== '-q')]);
     expect(again.stdout).toMatch(/0 private and 0 MBC adapters trained/);
     expect(again.stderr).toMatch(/private: 3 of 3 adapters already trained/);
+    expect(again.stdout).toMatch(/\| first-letter \| first-letter \| \d+\.\d{3} \| \d+\.\d{3} \| cluster-\d \|/);
+    expect(again.stdout).toMatch(/3 of 3 private adapters beat the base model/);
     await rm(join(out, 'private', 'last-letter'), { recursive: true });
     const partial = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN]);
     expect(partial.stdout).toMatch(/1 private and 0 MBC adapters trained/);

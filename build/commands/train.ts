@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { formatZodError } from '../../shared/zod-error.js';
@@ -11,6 +11,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta } from '../train/adapter-job.js';
 import { LIBRARY_FILE, LibraryIndex } from '../train/library-index.js';
+import { formatLibrarySummary } from '../train/library-summary.js';
 import { baseCheckpointHash, mbcJobs, privateJobs, taskDataHash, type PlanContext } from '../train/plan.js';
 import { runAdapterJobs } from '../train/run-jobs.js';
 import { inShard, parseShard, type Shard } from '../train/shard.js';
@@ -204,6 +205,10 @@ export function registerTrainCommand(program: Command): void {
     .option('-q, --quiet', 'no progress lines')
     .action(async (opts: TrainCommandOptions) => {
       const s = await runTrain(opts);
+      if (s.complete && !opts.quiet) {
+        const index = LibraryIndex.parse(JSON.parse(await readFile(s.libraryPath!, 'utf8')));
+        process.stdout.write(`${formatLibrarySummary(index)}\n\n`);
+      }
       process.stdout.write(
         s.complete
           ? `wrote ${s.libraryPath}: ${s.privateTrained} private and ${s.mbcTrained} MBC adapters trained in ${formatDuration(s.seconds * 1000)}\n`
