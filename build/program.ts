@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerPretrainCommand } from './commands/pretrain.js';
@@ -18,5 +19,6 @@ export function createProgram(): Command {
   registerClusterCommand(program);
   registerPretrainCommand(program);
   registerTrainCommand(program);
+  registerEvalCommand(program);
   return program;
 }

@@ -1,0 +1,111 @@
+/**
+ * One unit of evaluation work, run in a worker process or in this one: a few tasks × the chosen
+ * systems, on the library loaded once. Per task it first routes every prompt over the private
+ * adapters (request-level Arrow on the base model; its accuracy is reported and the request-level
+ * systems use it), then scores each system, reporting each (system, task) as it finishes.
+ */
+import { selectBackend, type BackendName } from '../model/backend.js';
+import { encodePrompt } from '../train/encode-examples.js';
+import { EvalLibrary } from './eval-library.js';
+import type { SystemId } from './eval-systems.js';
+import type { EvalTask } from './eval-tasks.js';
+import { routePrompts, type PromptRouting } from './prompt-routing.js';
+import { scoreTask, type TaskScore } from './score-task.js';
+
+export interface EvalSettings {
+  topK: number;
+  temperature: number;
+  /** Generated tokens at most, <eos> included. */
+  maxNewTokens: number;
+  /** Predictions kept per (system, task). */
+  samples: number;
+}
+
+export interface EvalJob {
+  libraryDir: string;
+  tasks: EvalTask[];
+  systems: SystemId[];
+  settings: EvalSettings;
+  backend?: BackendName;
+}
+
+export interface SystemTaskResult extends TaskScore {
+  system: SystemId;
+  task: string;
+  seconds: number;
+}
+
+/** How request-level Arrow over the private adapters routes a task's prompts (counts of examples). */
+export interface TaskRouting {
+  task: string;
+  examples: number;
+  /** Prompts whose first adapter is the task's own (in-distribution; null for held-out). */
+  ownFirst: number | null;
+  /** Prompts whose first adapter belongs to the task's target family. */
+  familyFirst: number;
+  /** The same two counts with one layer's modules alone doing the routing, per layer. */
+  perLayer: Array<{ layer: number; ownFirst: number | null; familyFirst: number }>;
+  /** Adapter id → prompts routed to it first. */
+  top1: Record<string, number>;
+}
+
+export interface EvalJobResult {
+  results: SystemTaskResult[];
+  routing: TaskRouting[];
+}
+
+/** Routing accuracy counts of `routing` (one per example of `task`); `families[i]` is adapter i's family. */
+export function routingCounts(task: EvalTask, routing: readonly PromptRouting[], ids: readonly string[], families: readonly string[]): TaskRouting {
+  const own = (best: number) => (task.ownAdapter !== null && best === task.ownAdapter ? 1 : 0);
+  const fam = (best: number) => (best >= 0 && families[best] === task.targetFamily ? 1 : 0);
+  const top1: Record<string, number> = {};
+  let ownFirst = 0;
+  let familyFirst = 0;
+  const layers = routing[0]?.layerBest.length ?? 0;
+  const perLayer = Array.from({ length: layers }, (_, layer) => ({ layer, ownFirst: 0, familyFirst: 0 }));
+  for (const r of routing) {
+    const best = r.selected[0]!.index;
+    top1[ids[best]!] = (top1[ids[best]!] ?? 0) + 1;
+    ownFirst += own(best);
+    familyFirst += fam(best);
+    r.layerBest.forEach((b, l) => {
+      perLayer[l]!.ownFirst += own(b);
+      perLayer[l]!.familyFirst += fam(b);
+    });
+  }
+  const inDist = task.ownAdapter !== null;
+  return {
+    task: task.name,
+    examples: routing.length,
+    ownFirst: inDist ? ownFirst : null,
+    familyFirst,
+    perLayer: perLayer.filter((_, l) => routing.every((r) => r.layerBest[l]! >= 0)).map((p) => ({ ...p, ownFirst: inDist ? p.ownFirst : null })),
+    top1: Object.fromEntries(Object.entries(top1).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+  };
+}
+
+/** Runs `job`; `library` reuses one already loaded (in-process runs), else it is loaded and freed here. */
+export async function runEvalJob(job: EvalJob, onResult: (r: SystemTaskResult) => void, library?: EvalLibrary): Promise<EvalJobResult> {
+  if (!library) await selectBackend(job.backend, { log: () => {} });
+  const lib = library ?? (await EvalLibrary.load(job.libraryDir, { topK: job.settings.topK, temperature: job.settings.temperature }));
+  try {
+    const families = lib.index.tasks.map((t) => t.family);
+    const out: EvalJobResult = { results: [], routing: [] };
+    for (const task of job.tasks) {
+      const prompts = task.examples.map((ex) => encodePrompt(lib.tokenizer, ex.input));
+      const routing = routePrompts(lib.model, prompts, lib.requestModules(), lib.privates.ids.length, job.settings, lib.tokenizer.padId ?? 0);
+      out.routing.push(routingCounts(task, routing, lib.privates.ids, families));
+      for (const system of job.systems) {
+        if (system === 'oracle' && task.ownAdapter === null) continue;
+        const start = performance.now();
+        const score = scoreTask(lib.model, lib.tokenizer, task.examples, lib.adapterFor(system, task, routing), { maxNewTokens: job.settings.maxNewTokens, samples: job.settings.samples });
+        const result: SystemTaskResult = { system, task: task.name, ...score, seconds: (performance.now() - start) / 1000 };
+        out.results.push(result);
+        onResult(result);
+      }
+    }
+    return out;
+  } finally {
+    if (!library) lib.dispose();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * A trained library loaded for evaluation in one process: the base model, every private and MBC
+ * adapter, and — built on first use, then kept — what each system puts on the model (eval-systems.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { decodeF16, encodeF16 } from '../../shared/half.js';
+import { QuiverInputError } from '../../shared/errors.js';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import { formatZodError } from '../../shared/zod-error.js';
+import { openPeftAdapter } from '../io/peft-adapter.js';
+import { ArrowRouter, arrowPrototypes, type ArrowExpert } from '../model/arrow-router.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import type { AdapterDelta, LlamaModel } from '../model/llama.js';
+import { Lora, mergeLoras, type LoraModule } from '../model/lora.js';
+import { groupLayout, groupOf, parseModuleKey } from '../model/projections.js';
+import { LIBRARY_FILE, LibraryIndex } from '../train/library-index.js';
+import type { SystemId } from './eval-systems.js';
+import type { EvalTask } from './eval-tasks.js';
+import type { PromptRouting, RoutedModule } from './prompt-routing.js';
+import { fixedAdapter, type RowAdapter } from './row-adapter.js';
+import { RowMix } from './row-mix.js';
+
+export interface ArrowSettings {
+  topK: number;
+  temperature: number;
+}
+
+interface AdapterSet {
+  ids: string[];
+  loras: Lora[];
+  experts: ArrowExpert[];
+}
+
+/** library.json of a library folder, checked. */
+export async function readLibraryIndex(libraryDir: string): Promise<LibraryIndex> {
+  const path = join(libraryDir, LIBRARY_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new QuiverInputError(`cannot read the library index (${(err as Error).message.split('\n')[0]}); train a library with quiver train`, path);
+  }
+  const parsed = LibraryIndex.safeParse(json);
+  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
+  return parsed.data;
+}
+
+async function loadAdapters(libraryDir: string, entries: readonly { id: string; adapter: string }[], model: LlamaModel): Promise<AdapterSet> {
+  const set: AdapterSet = { ids: [], loras: [], experts: [] };
+  for (const e of entries) {
+    const handle = await openPeftAdapter(resolve(libraryDir, e.adapter));
+    try {
+      const modules: LoraModule[] = [];
+      for (const m of handle.modules) modules.push({ key: m.key, ...(await handle.readModule(m.key)) });
+      const c = handle.config;
+      set.ids.push(e.id);
+      set.loras.push(Lora.fromModules(model.config, { r: c.r, loraAlpha: c.lora_alpha, loraDropout: 0 }, modules));
+      set.experts.push({ r: c.r, scale: c.lora_alpha / c.r, modules });
+    } finally {
+      await handle.close();
+    }
+  }
+  return set;
+}
+
+export class EvalLibrary {
+  private readonly built = new Map<string, { adapter: RowAdapter; dispose(): void }>();
+  private privatePrototypes: Map<string, Float32Array> | null = null;
+  private routedModules: RoutedModule[] | null = null;
+  private rowMixInstance: RowMix | null = null;
+
+  private constructor(
+    readonly index: LibraryIndex,
+    readonly model: LlamaModel,
+    readonly tokenizer: Tokenizer,
+    readonly privates: AdapterSet,
+    readonly mbc: AdapterSet,
+    readonly settings: ArrowSettings,
+  ) {}
+
+  static async load(libraryDir: string, settings: ArrowSettings): Promise<EvalLibrary> {
+    const index = await readLibraryIndex(libraryDir);
+    const { model, tokenizer } = await loadCheckpoint(resolve(libraryDir, index.base));
+    try {
+      const privates = await loadAdapters(libraryDir, index.tasks.map((t) => ({ id: t.name, adapter: t.adapter })), model);
+      const mbc = await loadAdapters(libraryDir, index.clusters.map((c) => ({ id: c.id, adapter: c.adapter })), model);
+      return new EvalLibrary(index, model, tokenizer, privates, mbc, settings);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
+
+  /** The private adapters' prototypes as the routing manifest stores them (F16), for request-level routing. */
+  requestModules(): RoutedModule[] {
+    this.privatePrototypes ??= arrowPrototypes(this.model.config, this.privates.experts);
+    this.routedModules ??= [...this.privatePrototypes].map(([key, p]) => ({
+      key,
+      dIn: groupLayout(this.model.config, groupOf(parseModuleKey(key)!.name)).dIn,
+      prototypes: decodeF16(encodeF16(p)),
+    }));
+    return this.routedModules;
+  }
+
+  /**
+   * What `system` puts on the model for `task`. Request-level systems need the task's routing
+   * (one entry per example, routePrompts over the private adapters).
+   */
+  adapterFor(system: SystemId, task: EvalTask, routing: readonly PromptRouting[] | null): RowAdapter {
+    switch (system) {
+      case 'base':
+        return fixedAdapter(null);
+      case 'oracle': {
+        if (task.ownAdapter === null) throw new RangeError(`the oracle needs the task's own adapter; "${task.name}" has none (held-out)`);
+        return fixedAdapter(this.privates.loras[task.ownAdapter]!);
+      }
+      case 'private-mu':
+        return this.cached(system, () => this.fixed(mergeLoras(this.privates.loras, this.privates.loras.map(() => 1 / this.privates.loras.length))));
+      case 'mbc-mu':
+        return this.cached(system, () => this.fixed(mergeLoras(this.mbc.loras, this.mbc.loras.map(() => 1 / this.mbc.loras.length))));
+      case 'private-arrow':
+      case 'private-arrow-outputs':
+        return this.cached(system, () => {
+          this.privatePrototypes ??= arrowPrototypes(this.model.config, this.privates.experts);
+          const mix = system === 'private-arrow' ? 'parameters' : 'outputs';
+          return this.fixed(new ArrowRouter(this.model.config, this.privates.experts, this.privatePrototypes, { ...this.settings, mix }));
+        });
+      case 'mbc-arrow':
+        return this.cached(system, () =>
+          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, arrowPrototypes(this.model.config, this.mbc.experts), { ...this.settings, mix: 'parameters' })),
+        );
+      case 'private-req-top1':
+      case 'private-req-topk': {
+        if (!routing || routing.length !== task.examples.length) throw new RangeError(`${system} needs one routing per example of "${task.name}"`);
+        const rowMix = this.rowMix();
+        const E = this.privates.experts.length;
+        const top1 = system === 'private-req-top1';
+        return (rows) => {
+          const w = new Float32Array(rows.length * E);
+          rows.forEach((row, b) => {
+            const selected = routing[row]!.selected;
+            if (top1) w[b * E + selected[0]!.index] = 1;
+            else for (const s of selected) w[b * E + s.index] = s.weight;
+          });
+          const delta = rowMix.forRows(w, rows.length);
+          return { delta, release: () => delta.dispose() };
+        };
+      }
+    }
+  }
+
+  private rowMix(): RowMix {
+    this.rowMixInstance ??= new RowMix(this.model.config, this.privates.experts);
+    return this.rowMixInstance;
+  }
+
+  private fixed(delta: AdapterDelta & { dispose(): void }): { adapter: RowAdapter; dispose(): void } {
+    return { adapter: fixedAdapter(delta), dispose: () => delta.dispose() };
+  }
+
+  private cached(key: string, make: () => { adapter: RowAdapter; dispose(): void }): RowAdapter {
+    let entry = this.built.get(key);
+    if (!entry) {
+      entry = make();
+      this.built.set(key, entry);
+    }
+    return entry.adapter;
+  }
+
+  dispose(): void {
+    for (const b of this.built.values()) b.dispose();
+    this.built.clear();
+    this.rowMixInstance?.dispose();
+    this.rowMixInstance = null;
+    for (const l of [...this.privates.loras, ...this.mbc.loras]) l.dispose();
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * `eval.json`: every (system, task) score, the routing accuracy, and the averages. The zod schema is
+ * the source of the type; the report is reproducible (no times, no absolute paths), so two runs on
+ * the same library and backend give the same file.
+ */
+import { relative } from 'node:path';
+import { z } from 'zod';
+import type { LibraryIndex } from '../train/library-index.js';
+import type { SystemTaskResult, EvalSettings, TaskRouting } from './eval-job.js';
+import { SYSTEMS, SYSTEM_IDS, type SystemId } from './eval-systems.js';
+import type { EvalTask } from './eval-tasks.js';
+
+export const EVAL_FILE = 'eval.json';
+export const SPLITS = ['in-distribution', 'held-out'] as const;
+
+const Split = z.enum(SPLITS);
+const System = z.enum(SYSTEM_IDS);
+const Count = z.number().int().nonnegative();
+
+export const EvalReport = z.strictObject({
+  format: z.literal('quiver.eval'),
+  version: z.literal(1),
+  /** The library folder, relative to where eval ran. */
+  library: z.string(),
+  baseModel: z.string(),
+  backend: z.string(),
+  settings: z.strictObject({
+    topK: z.number().int().positive(),
+    temperature: z.number().positive(),
+    maxNewTokens: z.number().int().positive(),
+    limit: z.number().int().positive().nullable(),
+    /** How request-level routing reads the prototypes: rounded to F16 as the routing manifest stores them. */
+    requestPrototypes: z.literal('f16'),
+  }),
+  systems: z.array(z.strictObject({ id: System, description: z.string() })),
+  tasks: z.array(
+    z.strictObject({ name: z.string(), split: Split, family: z.string(), targetFamily: z.string(), multipleChoice: z.boolean(), examples: Count }),
+  ),
+  results: z.array(
+    z.strictObject({
+      system: System,
+      task: z.string(),
+      accuracy: z.number(),
+      correct: Count,
+      examples: Count,
+      /** Mean per-token loss of the reference answer (`output <eos>`). */
+      loss: z.number(),
+      answerTokens: Count,
+      samples: z.array(z.strictObject({ input: z.string(), output: z.string(), prediction: z.string() })),
+    }),
+  ),
+  routing: z.array(
+    z.strictObject({
+      task: z.string(),
+      examples: Count,
+      ownFirst: Count.nullable(),
+      familyFirst: Count,
+      perLayer: z.array(z.strictObject({ layer: Count, ownFirst: Count.nullable(), familyFirst: Count })),
+      top1: z.record(z.string(), Count),
+    }),
+  ),
+  /** Macro averages over the split's tasks (each task weighs the same). */
+  summary: z.array(z.strictObject({ split: Split, system: System, tasks: Count, accuracy: z.number(), loss: z.number() })),
+  /** Routing accuracy of request-level Arrow, as fractions averaged over the split's tasks. */
+  routingSummary: z.array(
+    z.strictObject({
+      split: Split,
+      tasks: Count,
+      ownFirst: z.number().nullable(),
+      familyFirst: z.number(),
+      perLayer: z.array(z.strictObject({ layer: Count, ownFirst: z.number().nullable(), familyFirst: z.number() })),
+    }),
+  ),
+});
+export type EvalReport = z.infer<typeof EvalReport>;
+
+export interface BuildReportInput {
+  libraryDir: string;
+  index: LibraryIndex;
+  backend: string;
+  tasks: readonly EvalTask[];
+  systems: readonly SystemId[];
+  settings: EvalSettings;
+  limit: number | null;
+  results: readonly SystemTaskResult[];
+  routing: readonly TaskRouting[];
+}
+
+const mean = (xs: readonly number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+export function buildEvalReport(input: BuildReportInput): EvalReport {
+  const taskOrder = new Map(input.tasks.map((t, i) => [t.name, i]));
+  const systemOrder = new Map(input.systems.map((s, i) => [s, i]));
+  const results = [...input.results]
+    .sort((a, b) => taskOrder.get(a.task)! - taskOrder.get(b.task)! || systemOrder.get(a.system)! - systemOrder.get(b.system)!)
+    .map(({ seconds: _seconds, ...r }) => r);
+  const routing = [...input.routing].sort((a, b) => taskOrder.get(a.task)! - taskOrder.get(b.task)!);
+  const summary: EvalReport['summary'] = [];
+  const routingSummary: EvalReport['routingSummary'] = [];
+  for (const split of SPLITS) {
+    const names = new Set(input.tasks.filter((t) => t.split === split).map((t) => t.name));
+    if (names.size === 0) continue;
+    for (const system of input.systems) {
+      const mine = results.filter((r) => r.system === system && names.has(r.task));
+      if (mine.length === 0) continue;
+      summary.push({ split, system, tasks: mine.length, accuracy: mean(mine.map((r) => r.accuracy)), loss: mean(mine.map((r) => r.loss)) });
+    }
+    const rs = routing.filter((r) => names.has(r.task));
+    const frac = (n: number | null, r: TaskRouting) => (n === null ? Number.NaN : n / r.examples);
+    const inDist = split === 'in-distribution';
+    routingSummary.push({
+      split,
+      tasks: rs.length,
+      ownFirst: inDist ? mean(rs.map((r) => frac(r.ownFirst, r))) : null,
+      familyFirst: mean(rs.map((r) => frac(r.familyFirst, r))),
+      perLayer: (rs[0]?.perLayer ?? []).map((_, l) => ({
+        layer: rs[0]!.perLayer[l]!.layer,
+        ownFirst: inDist ? mean(rs.map((r) => frac(r.perLayer[l]!.ownFirst, r))) : null,
+        familyFirst: mean(rs.map((r) => frac(r.perLayer[l]!.familyFirst, r))),
+      })),
+    });
+  }
+  return EvalReport.parse({
+    format: 'quiver.eval',
+    version: 1,
+    library: relative(process.cwd(), input.libraryDir) || '.',
+    baseModel: input.index.baseModel,
+    backend: input.backend,
+    settings: { topK: input.settings.topK, temperature: input.settings.temperature, maxNewTokens: input.settings.maxNewTokens, limit: input.limit, requestPrototypes: 'f16' },
+    systems: SYSTEMS.filter((s) => input.systems.includes(s.id)).map((s) => ({ id: s.id, description: s.description })),
+    tasks: input.tasks.map((t) => ({ name: t.name, split: t.split, family: t.family, targetFamily: t.targetFamily, multipleChoice: t.multipleChoice, examples: t.examples.length })),
+    results,
+    routing,
+    summary,
+    routingSummary,
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The systems `quiver eval` compares (DESIGN.md, "Baselines" and "Arrow routing"): the base model,
+ * μ-merges, Arrow per token inside the model (the paper's form), Arrow per request (what the edge
+ * can do: one routing decision from the prompt, then one adapter or one LoRAX `linear` merge for
+ * the whole request), MBC adapters, and the oracle.
+ *
+ * Per-token Arrow mixes parameters, (Σ w·A)(Σ w·B) per token, as the reference mttl code does: the
+ * μ baseline and the LoRAX merge mix parameters too, so per-token against request-level differs in
+ * the routing granularity alone. `private-arrow-outputs` measures PEFT's output mix beside it.
+ */
+export const SYSTEM_IDS = [
+  'base',
+  'private-mu',
+  'private-arrow',
+  'private-arrow-outputs',
+  'private-req-top1',
+  'private-req-topk',
+  'mbc-mu',
+  'mbc-arrow',
+  'oracle',
+] as const;
+export type SystemId = (typeof SYSTEM_IDS)[number];
+
+export interface SystemInfo {
+  id: SystemId;
+  /** One line for tables and the report. */
+  description: string;
+  /** The oracle needs the task's own adapter: in-distribution tasks only. */
+  inDistributionOnly: boolean;
+}
+
+const DESCRIPTIONS: Record<SystemId, string> = {
+  base: 'the base model, no adapter',
+  'private-mu': 'uniform merge of every private adapter (mean A, mean B)',
+  'private-arrow': 'Arrow per token over the private adapters, top-k, parameter mix (Σw·A)(Σw·B) (mttl)',
+  'private-arrow-outputs': "Arrow per token over the private adapters, top-k, output mix Σw·B·A·x (PEFT's arrow.py)",
+  'private-req-top1': 'request-level Arrow: the best private adapter for the whole prompt (vLLM, Workers AI)',
+  'private-req-topk': 'request-level Arrow: top-k private adapters merged Σw·A, Σw·B with the renormalised weights (LoRAX linear)',
+  'mbc-mu': 'uniform merge of every MBC cluster adapter',
+  'mbc-arrow': 'Arrow per token over the MBC adapters, top-k, parameter mix',
+  oracle: "the task's own private adapter (in-distribution only)",
+};
+
+export const SYSTEMS: readonly SystemInfo[] = SYSTEM_IDS.map((id) => ({ id, description: DESCRIPTIONS[id], inDistributionOnly: id === 'oracle' }));
+
+export function isSystemId(s: string): s is SystemId {
+  return (SYSTEM_IDS as readonly string[]).includes(s);
+}

@@ -1,0 +1,66 @@
+/**
+ * The evaluation as text: per split, a task × system table of accuracy (%), the macro average of
+ * accuracy and of test loss, and request-level routing accuracy — for the terminal — and the same
+ * summary as Markdown for the README.
+ */
+import type { EvalReport } from './eval-report.js';
+import { SPLITS } from './eval-report.js';
+
+const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '—');
+const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
+
+function pad(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+function splitTitle(report: EvalReport, split: (typeof SPLITS)[number]): string {
+  const tasks = report.tasks.filter((t) => t.split === split);
+  const n = tasks.reduce((s, t) => s + t.examples, 0);
+  return split === 'in-distribution'
+    ? `in-distribution: ${tasks.length} training tasks, their test splits (${n} examples)`
+    : `held-out: ${tasks.length} tasks no adapter was trained on (${n} examples)`;
+}
+
+/** The terminal table: accuracy (%) per task and system, then averages. */
+export function formatEvalTable(report: EvalReport): string {
+  const out: string[] = [];
+  const systems = report.systems.map((s) => s.id);
+  const acc = new Map(report.results.map((r) => [`${r.system}\u0000${r.task}`, r.accuracy]));
+  for (const split of SPLITS) {
+    const tasks = report.tasks.filter((t) => t.split === split);
+    if (tasks.length === 0) continue;
+    const cols = systems.filter((s) => report.summary.some((x) => x.split === split && x.system === s));
+    const widths = [Math.max(26, ...tasks.map((t) => t.name.length)), ...cols.map((s) => Math.max(6, s.length))];
+    out.push(`${splitTitle(report, split)}: accuracy %`);
+    out.push(pad(['task', ...cols], widths));
+    for (const t of tasks) out.push(pad([t.name, ...cols.map((s) => pct(acc.get(`${s}\u0000${t.name}`) ?? Number.NaN))], widths));
+    const avg = (key: 'accuracy' | 'loss', f: (x: number) => string) => cols.map((s) => f(report.summary.find((x) => x.split === split && x.system === s)![key]));
+    out.push(pad(['mean accuracy %', ...avg('accuracy', pct)], widths));
+    out.push(pad(['mean test loss', ...avg('loss', num)], widths));
+    const r = report.routingSummary.find((x) => x.split === split);
+    if (r) {
+      const own = r.ownFirst === null ? '' : `own adapter first ${pct(r.ownFirst)}%, `;
+      const layers = r.perLayer.map((l) => `L${l.layer} ${pct(l.ownFirst ?? l.familyFirst)}`).join(' ');
+      out.push(`request-level routing (private adapters): ${own}an adapter of the target family first ${pct(r.familyFirst)}%; by one layer alone (${r.ownFirst === null ? 'family' : 'own'} first %): ${layers}`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** The summary for the README: mean accuracy and loss per system and split, and routing accuracy. */
+export function formatEvalMarkdown(report: EvalReport): string {
+  const splits = SPLITS.filter((s) => report.tasks.some((t) => t.split === s));
+  const cell = (split: string, system: string, key: 'accuracy' | 'loss') => {
+    const s = report.summary.find((x) => x.split === split && x.system === system);
+    return s ? (key === 'accuracy' ? pct(s.accuracy) : num(s.loss)) : '—';
+  };
+  const head = ['system', ...splits.flatMap((s) => [`${s} acc %`, `${s} loss`])];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const sys of report.systems) lines.push(`| \`${sys.id}\` | ${splits.flatMap((s) => [cell(s, sys.id, 'accuracy'), cell(s, sys.id, 'loss')]).join(' | ')} |`);
+  const routing = report.routingSummary.map((r) => {
+    const own = r.ownFirst === null ? '' : `own adapter first ${pct(r.ownFirst)}%, `;
+    return `- request-level routing, ${r.split} (${r.tasks} tasks): ${own}target family first ${pct(r.familyFirst)}%`;
+  });
+  return [...lines, '', ...routing].join('\n');
+}

@@ -1,0 +1,104 @@
+/**
+ * One system on one task's examples: accuracy and test loss.
+ *  - accuracy: a multiple-choice example (one with `options`) counts as right when its output is
+ *    the option with the highest total log-likelihood of `option <eos>` after the prompt (ties: the
+ *    first option); any other example when the greedy generation (up to <eos> or `maxNewTokens`)
+ *    decodes to exactly its output;
+ *  - loss: the mean per-token loss of `output <eos>` after the prompt over the task (token-weighted,
+ *    as training reports test loss).
+ * Prompts and answers are the bytes training saw (encode-examples.ts).
+ */
+import type { TaskExample } from '../../shared/task-data.js';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import type { LlamaModel } from '../model/llama.js';
+import { encodeExample, encodePrompt } from '../train/encode-examples.js';
+import { answerLogLikelihoods, type ScoredPair } from './answer-log-likelihood.js';
+import { greedyGenerate } from './greedy-generate.js';
+import type { RowAdapter } from './row-adapter.js';
+
+export interface ScoreOptions {
+  maxNewTokens: number;
+  separator?: string;
+  /** Predictions to keep (the first examples), for reading the report. */
+  samples?: number;
+}
+
+export interface Sample {
+  input: string;
+  output: string;
+  prediction: string;
+}
+
+export interface TaskScore {
+  accuracy: number;
+  correct: number;
+  examples: number;
+  loss: number;
+  answerTokens: number;
+  samples: Sample[];
+}
+
+export function scoreTask(model: LlamaModel, tokenizer: Tokenizer, examples: readonly TaskExample[], adapter: RowAdapter, opts: ScoreOptions): TaskScore {
+  const padId = tokenizer.padId;
+  if (padId === null) throw new RangeError('scoring batches need a pad token; the tokenizer has none');
+  const sep = opts.separator;
+  const predictions: string[] = new Array(examples.length);
+
+  // Every option of every multiple-choice example, plus the reference answer of every example
+  // (for the loss; for a multiple-choice example it is one of its options).
+  const pairs: ScoredPair[] = [];
+  const reference: number[] = [];
+  const optionPairs: number[][] = examples.map(() => []);
+  examples.forEach((ex, row) => {
+    const prompt = encodePrompt(tokenizer, ex.input, sep);
+    if (ex.options) {
+      for (const option of ex.options) {
+        if (option === ex.output) reference[row] = pairs.length;
+        optionPairs[row]!.push(pairs.length);
+        pairs.push({ prompt, answer: encodeExample(tokenizer, { input: ex.input, output: option }, sep).answer, row });
+      }
+    } else {
+      reference[row] = pairs.length;
+      pairs.push({ prompt, answer: encodeExample(tokenizer, ex, sep).answer, row });
+    }
+  });
+  const likelihoods = answerLogLikelihoods(model, pairs, padId, adapter);
+
+  const open = examples.map((ex, row) => (ex.options ? -1 : row)).filter((row) => row >= 0);
+  if (open.length > 0) {
+    const prompts = open.map((row) => encodePrompt(tokenizer, examples[row]!.input, sep));
+    const generated = greedyGenerate(model, prompts, {
+      eosId: tokenizer.eosId,
+      padId,
+      maxNewTokens: opts.maxNewTokens,
+      adapter: (rows) => adapter(rows.map((i) => open[i]!)),
+    });
+    open.forEach((row, i) => (predictions[row] = tokenizer.decode(generated[i]!)));
+  }
+  examples.forEach((ex, row) => {
+    if (!ex.options) return;
+    let best = 0;
+    optionPairs[row]!.forEach((p, j) => {
+      if (likelihoods[p]!.logLikelihood > likelihoods[optionPairs[row]![best]!]!.logLikelihood) best = j;
+    });
+    predictions[row] = ex.options[best]!;
+  });
+
+  let correct = 0;
+  let nll = 0;
+  let tokens = 0;
+  examples.forEach((ex, row) => {
+    if (predictions[row] === ex.output) correct++;
+    const ref = likelihoods[reference[row]!]!;
+    nll -= ref.logLikelihood;
+    tokens += ref.tokens;
+  });
+  return {
+    accuracy: examples.length === 0 ? Number.NaN : correct / examples.length,
+    correct,
+    examples: examples.length,
+    loss: tokens === 0 ? Number.NaN : nll / tokens,
+    answerTokens: tokens,
+    samples: examples.slice(0, opts.samples ?? 3).map((ex, row) => ({ input: ex.input, output: ex.output, prediction: predictions[row]! })),
+  };
+}

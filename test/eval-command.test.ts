@@ -1,0 +1,137 @@
+/**
+ * quiver eval on a micro library built in the test: every system runs, every table row is there,
+ * the files are written and well-formed, and the oracle and base reproduce the losses training
+ * measured on the same test splits.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EvalReport } from '../build/eval/eval-report.js';
+import { SYSTEM_IDS } from '../build/eval/eval-systems.js';
+import { LibraryIndex } from '../build/train/library-index.js';
+import { buildMicroLibrary, MICRO_HELDOUT, MICRO_TASKS } from './helpers/micro-library.js';
+import { runCli } from './helpers/run-cli.js';
+
+/** Every element closed in order (void elements self-closed): enough to catch broken markup. */
+function checkWellFormed(html: string): void {
+  const body = html.replace(/^<!DOCTYPE html>\s*/, '').replace(/<!--[\s\S]*?-->/g, '');
+  const stack: string[] = [];
+  for (const m of body.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^\s=>\/]+(?:="[^"]*")?)*)\s*(\/?)>/g)) {
+    const [, close, name, , self] = m;
+    if (self) continue;
+    if (close) {
+      const open = stack.pop();
+      expect(open, `</${name}> closes <${open}>`).toBe(name);
+    } else stack.push(name!);
+  }
+  expect(stack).toEqual([]);
+  // No stray '<' outside tags: every '<' starts a tag or a comment.
+  expect(body.replace(/<\/?[a-zA-Z][^>]*>/g, '')).not.toMatch(/</);
+}
+
+describe('quiver eval (micro library)', () => {
+  let root = '';
+  let lib = '';
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'quiver-eval-test-'));
+    lib = await buildMicroLibrary(root);
+  }, 120_000);
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('runs every system on every task, prints the table, writes eval.json and report.html', async () => {
+    const out = join(root, 'eval');
+    const res = await runCli(['eval', lib, '--out', out, '-j', '1', '--backend', 'wasm']);
+    expect(res.stderr).not.toMatch(/unexpected error/);
+    expect(res.code).toBe(0);
+    const inDist = Object.keys(MICRO_TASKS);
+    const heldOut = Object.keys(MICRO_HELDOUT);
+    for (const t of [...inDist, ...heldOut]) expect(res.stdout).toMatch(new RegExp(`^${t} `, 'm'));
+    for (const s of SYSTEM_IDS) expect(res.stdout).toContain(s);
+    expect(res.stdout).toMatch(/^mean accuracy %/m);
+    expect(res.stderr).toMatch(new RegExp(`\\[eval ${inDist.length * 9 + heldOut.length * 8}/${inDist.length * 9 + heldOut.length * 8}\\]`));
+
+    const report = EvalReport.parse(JSON.parse(await readFile(join(out, 'eval.json'), 'utf8')));
+    expect(report.tasks.map((t) => [t.name, t.split])).toEqual([...inDist.map((t) => [t, 'in-distribution']), ...heldOut.map((t) => [t, 'held-out'])]);
+    expect(report.results).toHaveLength(inDist.length * 9 + heldOut.length * 8);
+    for (const t of report.tasks) {
+      const systems = report.results.filter((r) => r.task === t.name).map((r) => r.system);
+      expect(systems).toEqual(SYSTEM_IDS.filter((s) => s !== 'oracle' || t.split === 'in-distribution'));
+    }
+    for (const r of report.results) {
+      expect(r.accuracy).toBeGreaterThanOrEqual(0);
+      expect(r.accuracy).toBeLessThanOrEqual(1);
+      expect(r.correct).toBe(Math.round(r.accuracy * r.examples));
+      expect(Number.isFinite(r.loss)).toBe(true);
+    }
+    expect(report.summary.filter((s) => s.split === 'in-distribution').map((s) => s.system)).toEqual([...SYSTEM_IDS]);
+    expect(report.summary.filter((s) => s.split === 'held-out').map((s) => s.system)).toEqual(SYSTEM_IDS.filter((s) => s !== 'oracle'));
+
+    // The oracle's and the base model's losses are what training measured on the same test split.
+    const index = LibraryIndex.parse(JSON.parse(await readFile(join(lib, 'library.json'), 'utf8')));
+    for (const t of index.tasks) {
+      const oracle = report.results.find((r) => r.task === t.name && r.system === 'oracle')!;
+      const base = report.results.find((r) => r.task === t.name && r.system === 'base')!;
+      expect(oracle.loss).toBeCloseTo(t.metrics.testLoss, 4);
+      expect(base.loss).toBeCloseTo(t.metrics.baseTestLoss, 4);
+    }
+
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    checkWellFormed(html);
+    for (const s of SYSTEM_IDS) expect(html).toContain(`<code>${s}</code>`);
+    for (const t of [...inDist, ...heldOut]) expect(html).toContain(t);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // static: no script, no external asset
+    expect((html.match(/<svg /g) ?? []).length).toBe(4); // summary chart, two per-task charts, the heatmap
+  }, 120_000);
+
+  it('gives the same report from worker processes (compiled CLI, -j 2) as in-process', async () => {
+    const args = ['eval', lib, '-j', '2', '--limit', '2', '--backend', 'wasm', '-q'];
+    const inProcess = await runCli([...args.slice(0, 2), '--out', join(root, 'eval-a'), ...args.slice(2)]);
+    expect(inProcess.code, inProcess.stderr).toBe(0);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync(process.execPath, ['bin/quiver.js', ...args.slice(0, 2), '--out', join(root, 'eval-b'), ...args.slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const a = await readFile(join(root, 'eval-a', 'eval.json'), 'utf8');
+    const b = await readFile(join(root, 'eval-b', 'eval.json'), 'utf8');
+    expect(b).toBe(a);
+  }, 90_000);
+
+  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+  it.skipIf(!chromium)('the report renders in headless Chromium', async () => {
+    const html = join(root, 'eval', 'report.html');
+    const png = join(root, 'report.png');
+    const profile = await mkdtemp(join(tmpdir(), 'quiver-chromium-'));
+    try {
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          chromium!,
+          ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, `--screenshot=${png}`, '--window-size=1400,2000', `file://${html}`],
+          { timeout: 60_000 },
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+      const bytes = await readFile(png);
+      expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+      expect(bytes.length).toBeGreaterThan(20_000); // a blank 1400×2000 page compresses to a few kB
+    } finally {
+      await rm(profile, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('--limit, --systems and --tasks narrow the run; bad options are usage errors', async () => {
+    const out = join(root, 'eval-small');
+    const res = await runCli(['eval', lib, '--out', out, '-j', '1', '--backend', 'wasm', '--limit', '2', '--systems', 'oracle,base', '--tasks', 'first-letter,longer-word-qa', '-q']);
+    expect(res.code, res.stderr).toBe(0);
+    const report = EvalReport.parse(JSON.parse(await readFile(join(out, 'eval.json'), 'utf8')));
+    expect(report.results.map((r) => [r.task, r.system, r.examples])).toEqual([
+      ['first-letter', 'base', 2],
+      ['first-letter', 'oracle', 2],
+      ['longer-word-qa', 'base', 2],
+    ]);
+    expect((await runCli(['eval', lib, '--systems', 'nope'])).stderr).toMatch(/unknown system nope: choose from base, /);
+    const missing = await runCli(['eval', lib, '--tasks', 'nope', '--backend', 'wasm']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/unknown task nope/);
+  }, 60_000);
+});
