@@ -1,4 +1,4 @@
-import { topKIndices } from './top-k.js';
+import { arrowWeightsFromLogits } from './logit-routing.js';
 
 export interface TokenRoutingOptions {
   /** Adapters kept per token (paper: 4, PEFT default: 3). */
@@ -10,7 +10,7 @@ export interface TokenRoutingOptions {
 /**
  * Per-token Arrow routing at one module (DESIGN.md, "Arrow routing"): for each token hidden
  * state x (the module's input, no extra normalisation), logits_e = |x · v_e|; keep the top k,
- * softmax over the kept logits / temperature; the others get weight 0.
+ * softmax over the kept logits / temperature (arrowWeightsFromLogits); the others get weight 0.
  *
  * @param hidden row-major [tokens, dIn]
  * @param prototypes row-major [adapters, dIn]
@@ -27,29 +27,15 @@ export function arrowTokenWeights(
   if (hidden.length !== tokens * dIn) throw new RangeError(`hidden has ${hidden.length} values, expected ${tokens} × ${dIn}`);
   if (prototypes.length !== adapters * dIn)
     throw new RangeError(`prototypes have ${prototypes.length} values, expected ${adapters} × ${dIn}`);
-  if (!(options.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${options.temperature}`);
-  if (!(options.topK >= 1)) throw new RangeError(`topK must be >= 1, got ${options.topK}`);
-  const weights = new Float32Array(tokens * adapters);
-  const logits = new Float64Array(adapters);
+  const logits = new Float64Array(tokens * adapters);
   for (let t = 0; t < tokens; t++) {
     const xOff = t * dIn;
     for (let e = 0; e < adapters; e++) {
       const pOff = e * dIn;
       let dot = 0;
       for (let i = 0; i < dIn; i++) dot += hidden[xOff + i]! * prototypes[pOff + i]!;
-      logits[e] = Math.abs(dot);
+      logits[t * adapters + e] = Math.abs(dot);
     }
-    const kept = topKIndices(logits, options.topK);
-    const max = logits[kept[0]!]!;
-    let sum = 0;
-    const exps = kept.map((e) => {
-      const z = Math.exp((logits[e]! - max) / options.temperature);
-      sum += z;
-      return z;
-    });
-    kept.forEach((e, i) => {
-      weights[t * adapters + e] = exps[i]! / sum;
-    });
   }
-  return weights;
+  return arrowWeightsFromLogits(logits, tokens, adapters, options);
 }
