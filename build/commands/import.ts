@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { arrowPrototype } from '../../shared/arrow/prototype.js';
 import { encodeManifest } from '../../shared/manifest/manifest-codec.js';
 import { DEFAULT_ROUTING, MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
 import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { expandAdapterDirs } from '../io/adapter-dirs.js';
-import { checkSameBase, openPeftAdapter, type LoraModuleRef } from '../io/peft-adapter.js';
-import { createProgress, formatDuration } from '../progress.js';
+import { formatDuration } from '../progress.js';
 
 export interface ImportOptions {
   out: string;
@@ -28,54 +27,13 @@ export interface ImportSummary {
   degenerate: Array<{ adapter: string; module: string }>;
 }
 
-/** Adapter metadata kept after its file is closed: import holds one adapter's weights at a time. */
-interface AdapterRecord {
-  dir: string;
-  id: string;
-  baseModel: string;
-  r: number;
-  loraAlpha: number;
-  modules: LoraModuleRef[];
-}
-
-async function describeAdapter(dir: string): Promise<AdapterRecord> {
-  const h = await openPeftAdapter(dir);
-  await h.close();
-  return { dir: h.dir, id: h.id, baseModel: h.baseModel, r: h.config.r, loraAlpha: h.config.lora_alpha, modules: h.modules };
-}
-
 /**
- * `quiver import`: PEFT adapters trained anywhere become a routing manifest. Two passes: read every
- * header (cheap) to check that all fit one base, then stream one adapter at a time computing its
- * Arrow prototypes in float64, so memory is one adapter plus the prototypes.
+ * `quiver import`: PEFT adapters trained anywhere become a routing manifest (prototypes computed by
+ * computeAdapterPrototypes, one adapter in memory at a time).
  */
 export async function runImport(dirArgs: string[], opts: ImportOptions): Promise<ImportSummary> {
   const dirs = await expandAdapterDirs(dirArgs);
-  const records: AdapterRecord[] = [];
-  for (const d of dirs) records.push(await describeAdapter(d));
-  checkSameBase(records);
-  const modules = records[0]!.modules;
-  const e = records.length;
-  const prototypes = new Map(modules.map((m) => [m.key, new Float32Array(e * m.dIn)]));
-  const degenerate: Array<{ adapter: string; module: string }> = [];
-  const progress = createProgress(e, { quiet: opts.quiet });
-  const start = Date.now();
-  for (let i = 0; i < e; i++) {
-    const rec = records[i]!;
-    const h = await openPeftAdapter(rec.dir);
-    try {
-      for (const m of h.modules) {
-        const { a, b } = await h.readModule(m.key);
-        const p = arrowPrototype(a, b, m.r, m.dIn, m.dOut);
-        if (p.sigma === 0) degenerate.push({ adapter: rec.id, module: m.key });
-        prototypes.get(m.key)!.set(p.vector, i * m.dIn);
-      }
-    } finally {
-      await h.close();
-    }
-    progress.step(rec.id);
-  }
-  const msPerAdapter = (Date.now() - start) / e;
+  const { records, modules, prototypes, degenerate, msPerAdapter } = await computeAdapterPrototypes(dirs, { quiet: opts.quiet });
   const outDir = resolve(opts.out);
   await mkdir(outDir, { recursive: true });
   const adapters: ManifestAdapter[] = records.map((r) => ({
@@ -91,10 +49,9 @@ export async function runImport(dirArgs: string[], opts: ImportOptions): Promise
   const bytes = await encodeManifest({ baseModel: records[0]!.baseModel, embedder: null, modules, adapters, routing, prototypes });
   const manifestPath = join(outDir, MANIFEST_FILE);
   await writeFileAtomic(manifestPath, bytes);
-  progress.done();
   return {
     manifestPath,
-    adapters: e,
+    adapters: records.length,
     modules: modules.length,
     dIn: [...new Set(modules.map((m) => m.dIn))].sort((x, y) => x - y),
     bytes: bytes.length,
