@@ -4,20 +4,21 @@
  * stops at <eos>. One function, so training, evaluation and routing see the same bytes.
  */
 import { QuiverInputError } from '../../shared/errors.js';
+import { PROMPT_SEPARATOR, promptIds } from '../../shared/router/prompt-ids.js';
 import type { TaskExample } from '../../shared/task-data.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 
 /** Between input and output: what the default suite uses (data/tasks/suite.json `separator`). */
-export const DEFAULT_SEPARATOR = ' ';
+export const DEFAULT_SEPARATOR = PROMPT_SEPARATOR;
 
 export interface EncodedExample {
   prompt: number[];
   answer: number[];
 }
 
+/** The router computes prompt ids with the same function (shared/router/prompt-ids.ts). */
 export function encodePrompt(tokenizer: Tokenizer, input: string, separator = DEFAULT_SEPARATOR): number[] {
-  const ids = tokenizer.encode(input + separator);
-  return tokenizer.bosId === null ? ids : [tokenizer.bosId, ...ids];
+  return promptIds(tokenizer, input, separator);
 }
 
 export function encodeExample(tokenizer: Tokenizer, ex: TaskExample, separator = DEFAULT_SEPARATOR): EncodedExample {
