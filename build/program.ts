@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerCompileCommand } from './commands/compile.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerPretrainCommand } from './commands/pretrain.js';
+import { registerRouteCommand } from './commands/route.js';
 import { registerTrainCommand } from './commands/train.js';
 import { QUIVER_VERSION } from './version.js';
 
@@ -19,6 +21,8 @@ export function createProgram(): Command {
   registerClusterCommand(program);
   registerPretrainCommand(program);
   registerTrainCommand(program);
+  registerCompileCommand(program);
+  registerRouteCommand(program);
   registerEvalCommand(program);
   return program;
 }

@@ -1,0 +1,284 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { QuiverInputError } from '../../shared/errors.js';
+import { decodeManifest, encodeManifest, type Manifest } from '../../shared/manifest/manifest-codec.js';
+import { DEFAULT_ROUTING, MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { COMPILED_FILES, EMBEDDER_FILE } from '../../shared/router/compiled-folder.js';
+import { embedderOutputName } from '../../shared/router/embedder-outputs.js';
+import { promptIds } from '../../shared/router/prompt-ids.js';
+import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE, tokenizerConfigFor } from '../../shared/router/router-tokenizer.js';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import { formatZodError } from '../../shared/zod-error.js';
+import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
+import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
+import { replaceDirAtomic } from '../io/atomic-write.js';
+import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
+import { loadCheckpoint, TOKENIZER_FILE } from '../model/checkpoint.js';
+import type { LlamaModel } from '../model/llama.js';
+import { EMBEDDER_IR_VERSION, EMBEDDER_OPSET, writeLlamaEmbedder, type WeightDtype } from '../onnx/llama-embedder.js';
+import { MAX_IR_VERSION, MAX_OPSET } from '../onnx/onnx-graph.js';
+import { summarizeOnnxModel } from '../onnx/onnx-model-info.js';
+import { createNodeEmbedder } from '../onnx/ort-node-embedder.js';
+import { LIBRARY_FILE, LibraryIndex } from '../train/library-index.js';
+import { QUIVER_VERSION } from '../version.js';
+import { parseBackend } from './pretrain.js';
+
+export type AdapterPool = 'private' | 'mbc' | 'all';
+const POOLS: readonly AdapterPool[] = ['private', 'mbc', 'all'];
+
+export interface CompileOptions {
+  out: string;
+  layers?: number;
+  pool: AdapterPool;
+  weights: WeightDtype;
+  topK: number;
+  temperature: number;
+  threshold: number;
+  backend?: BackendName;
+  quiet?: boolean;
+}
+
+export interface CompileSummary {
+  outDir: string;
+  adapters: { private: number; mbc: number };
+  modules: number;
+  layers: number;
+  /** Bytes of each file written, by name. */
+  bytes: Record<string, number>;
+  /** Largest |ONNX − TensorFlow.js| over the check prompt's Arrow logits, and the largest logit. */
+  check: { tokens: number; maxAbsError: number; maxAbs: number };
+  degenerate: Array<{ adapter: string; module: string }>;
+}
+
+/** Largest error the self-check accepts, relative to the largest logit: f32 is exact up to rounding, f16 weights are not. */
+const CHECK_TOLERANCE: Record<WeightDtype, number> = { f32: 1e-4, f16: 5e-2 };
+const CHECK_PROMPT = 'Quiver checks the ONNX embedder against the model on this prompt.';
+
+async function readLibrary(libDir: string): Promise<LibraryIndex> {
+  const path = join(libDir, LIBRARY_FILE);
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new QuiverInputError(`no ${LIBRARY_FILE}: pass a library folder that quiver train finished`, libDir);
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
+  }
+  const parsed = LibraryIndex.safeParse(json);
+  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
+  return parsed.data;
+}
+
+interface PoolEntry {
+  dir: string;
+  kind: 'private' | 'mbc';
+  tasks: string[];
+  cluster: string | null;
+}
+
+function poolEntries(libDir: string, index: LibraryIndex, pool: AdapterPool): PoolEntry[] {
+  const out: PoolEntry[] = [];
+  if (pool !== 'mbc') for (const t of index.tasks) out.push({ dir: resolve(libDir, t.adapter), kind: 'private', tasks: [t.name], cluster: t.cluster });
+  if (pool !== 'private') for (const c of index.clusters) out.push({ dir: resolve(libDir, c.adapter), kind: 'mbc', tasks: [...c.tasks], cluster: c.id });
+  if (out.length === 0) throw new QuiverInputError(`the library has no ${pool === 'all' ? '' : `${pool} `}adapters`, join(libDir, LIBRARY_FILE));
+  return out;
+}
+
+/** Refuses to replace a folder that holds anything but a previous compile's files. */
+async function checkOutDir(outDir: string): Promise<void> {
+  const entries = await readdir(outDir).catch(() => [] as string[]);
+  const foreign = entries.filter((e) => !(COMPILED_FILES as readonly string[]).includes(e));
+  if (foreign.length > 0) {
+    throw new QuiverInputError(`holds other files (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); compile replaces its --out folder as a whole, so give it a folder of its own`, outDir);
+  }
+}
+
+/**
+ * Runs the check prompt through the ONNX embedder as the router does (OnnxEmbedder, the manifest's
+ * F16 prototypes fed) and compares its Arrow logits with |x · v| from the TensorFlow.js model's
+ * captures.
+ */
+async function selfCheck(onnx: Uint8Array, model: LlamaModel, manifest: Manifest, ids: number[]): Promise<CompileSummary['check']> {
+  const { embedder, release } = await createNodeEmbedder(onnx, manifest, EMBEDDER_FILE);
+  try {
+    const got = await embedder.run(ids);
+    const { modules, adapters } = manifest.metadata;
+    const E = adapters.length;
+    const T = ids.length;
+    const ref = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: T }, { captures: modules.map((m) => m.key) });
+    let maxAbsError = 0;
+    let maxAbs = 0;
+    try {
+      for (const m of modules) {
+        const x = ref.captures[m.key]!.dataSync(); // [T, dIn]
+        const p = manifest.prototypes.get(m.key)!; // [E, dIn]
+        const have = got.get(m.key)!; // [T, E]
+        for (let t = 0; t < T; t++) {
+          for (let e = 0; e < E; e++) {
+            let dot = 0;
+            for (let i = 0; i < m.dIn; i++) dot += x[t * m.dIn + i]! * p[e * m.dIn + i]!;
+            maxAbs = Math.max(maxAbs, Math.abs(dot));
+            maxAbsError = Math.max(maxAbsError, Math.abs(Math.abs(dot) - have[t * E + e]!));
+          }
+        }
+      }
+    } finally {
+      tf.dispose([ref.logits, ...Object.values(ref.captures)]);
+    }
+    return { tokens: T, maxAbsError, maxAbs };
+  } finally {
+    await release();
+  }
+}
+
+/** tokenizer.json as copied plus the tokenizer_config.json written must give the checkpoint's prompt ids. */
+function checkRouterTokenizer(tokenizer: Tokenizer, tokenizerJson: string, tokenizerConfig: unknown, where: string): void {
+  const routed = loadRouterTokenizer(JSON.parse(tokenizerJson), tokenizerConfig, where);
+  const prompts = [CHECK_PROMPT, 'Up apple:', ''];
+  for (const p of prompts) {
+    if (promptIds(routed, p).join() !== promptIds(tokenizer, p).join()) {
+      throw new Error(`the compiled tokenizer encodes ${JSON.stringify(p)} differently from the checkpoint's (bos ${routed.bosId} vs ${tokenizer.bosId})`);
+    }
+  }
+}
+
+/**
+ * `quiver compile`: a trained library becomes what the edge runs — Arrow prototypes of the chosen
+ * pool (computeAdapterPrototypes, as import does), the base model's first layers as an ONNX
+ * embedder, the tokenizer — in one folder written atomically. The embedder is checked against the
+ * TensorFlow.js model on a prompt before anything is written.
+ */
+export async function runCompile(libraryArg: string, opts: CompileOptions): Promise<CompileSummary> {
+  const libDir = resolve(libraryArg);
+  const outDir = resolve(opts.out);
+  await checkOutDir(outDir);
+  const index = await readLibrary(libDir);
+  const entries = poolEntries(libDir, index, opts.pool);
+  const log = opts.quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+  await selectBackend(opts.backend, { log });
+  const basePath = resolve(libDir, index.base);
+  const base = await loadCheckpoint(basePath);
+  try {
+    const { config, model, tokenizer } = base;
+    if (opts.layers !== undefined && opts.layers > config.numHiddenLayers) {
+      throw new QuiverInputError(`--layers ${opts.layers} exceeds the base model's ${config.numHiddenLayers} layers`, basePath);
+    }
+    const maxLayers = opts.layers ?? config.numHiddenLayers;
+    const { records, modules, prototypes, degenerate } = await computeAdapterPrototypes(
+      entries.map((e) => e.dir),
+      { quiet: opts.quiet, keepModule: (m) => m.layer < maxLayers },
+    );
+    if (records[0]!.baseModel !== index.baseModel) {
+      throw new QuiverInputError(`adapters are for "${records[0]!.baseModel}", library.json says the base is "${index.baseModel}"`, libDir);
+    }
+    if (modules.length === 0) throw new QuiverInputError(`no routed module lies in the first ${maxLayers} layer(s); raise --layers`, libDir);
+    for (const m of modules) {
+      if (embedderOutputName(m.key) === null) throw new QuiverInputError(`routed module "${m.key}" is not a Llama projection the ONNX embedder can serve`, records[0]!.dir);
+    }
+
+    const weights = new Map(model.toHfTensors().map((t) => [t.name, t.data]));
+    const onnxModel = writeLlamaEmbedder(config, (name) => weights.get(name)!, {
+      modules: modules.map((m) => m.key),
+      weightDtype: opts.weights,
+      baseModel: index.baseModel,
+      producerVersion: QUIVER_VERSION,
+    });
+    weights.clear();
+    const info = summarizeOnnxModel(onnxModel.bytes);
+    if (info.irVersion > MAX_IR_VERSION || [...info.opsets].some(([domain, v]) => domain !== '' || v > MAX_OPSET)) {
+      throw new Error(`the ONNX writer produced IR ${info.irVersion} with opsets ${JSON.stringify([...info.opsets])}; expected IR ${EMBEDDER_IR_VERSION}, opset ${EMBEDDER_OPSET}`);
+    }
+    const tokenizerJson = await readFile(join(basePath, TOKENIZER_FILE), 'utf8');
+    const tokenizerConfig = tokenizerConfigFor(tokenizer);
+    checkRouterTokenizer(tokenizer, tokenizerJson, tokenizerConfig, join(basePath, TOKENIZER_FILE));
+
+    const adapters: ManifestAdapter[] = records.map((r, i) => ({
+      id: r.id,
+      kind: entries[i]!.kind,
+      tasks: entries[i]!.tasks,
+      r: r.r,
+      loraAlpha: r.loraAlpha,
+      cluster: entries[i]!.cluster,
+      source: relative(outDir, r.dir) || '.',
+    }));
+    const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
+    const embedder = { path: EMBEDDER_FILE, sha256: createHash('sha256').update(onnxModel.bytes).digest('hex'), layers: onnxModel.layers };
+    const manifest = await encodeManifest({ baseModel: index.baseModel, embedder, modules, adapters, routing, prototypes });
+
+    // Check the pair as the edge will read it: the decoded manifest (F16 prototypes) feeding the ONNX file.
+    const checkIds = promptIds(tokenizer, CHECK_PROMPT).slice(0, config.maxPositionEmbeddings);
+    const check = await selfCheck(onnxModel.bytes, model, await decodeManifest(manifest), checkIds);
+    if (!(check.maxAbsError <= CHECK_TOLERANCE[opts.weights] * Math.max(1, check.maxAbs))) {
+      throw new Error(`the ONNX embedder disagrees with the model: max |error| ${check.maxAbsError} on Arrow logits up to ${check.maxAbs} (${opts.weights} weights)`);
+    }
+    const files: Array<[string, Uint8Array | string]> = [
+      [MANIFEST_FILE, manifest],
+      [EMBEDDER_FILE, onnxModel.bytes],
+      [ROUTER_TOKENIZER_FILE, tokenizerJson],
+      [ROUTER_TOKENIZER_CONFIG_FILE, JSON.stringify(tokenizerConfig, null, 2) + '\n'],
+    ];
+    await replaceDirAtomic(outDir, async (tmp) => {
+      for (const [name, data] of files) await writeFile(join(tmp, name), data);
+    });
+    return {
+      outDir,
+      adapters: { private: adapters.filter((a) => a.kind === 'private').length, mbc: adapters.filter((a) => a.kind === 'mbc').length },
+      modules: modules.length,
+      layers: onnxModel.layers,
+      bytes: Object.fromEntries(files.map(([name, data]) => [name, typeof data === 'string' ? Buffer.byteLength(data) : data.length])),
+      check,
+      degenerate,
+    };
+  } finally {
+    base.model.dispose();
+  }
+}
+
+function parsePool(value: string): AdapterPool {
+  if (!(POOLS as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not one of ${POOLS.join(', ')}.`);
+  return value as AdapterPool;
+}
+
+function parseWeightDtype(value: string): WeightDtype {
+  if (value !== 'f32' && value !== 'f16') throw new InvalidArgumentError(`"${value}" is not f32 or f16.`);
+  return value;
+}
+
+export function formatCompileSummary(s: CompileSummary): string {
+  const width = Math.max(...Object.keys(s.bytes).map((n) => n.length));
+  return [
+    `wrote ${s.outDir}`,
+    `  adapters  ${s.adapters.private + s.adapters.mbc} (${s.adapters.private} private, ${s.adapters.mbc} MBC)`,
+    `  modules   ${s.modules} routed, embedder runs ${s.layers} layer(s)`,
+    ...Object.entries(s.bytes).map(([name, n]) => `  ${name.padEnd(width)}  ${n.toLocaleString('en-US')} bytes`),
+    `  check     ONNX vs TensorFlow.js on ${s.check.tokens} tokens: Arrow logits max |error| ${s.check.maxAbsError.toExponential(1)} (logits up to ${s.check.maxAbs.toFixed(2)})`,
+  ].join('\n');
+}
+
+export function registerCompileCommand(program: Command): void {
+  program
+    .command('compile')
+    .description(
+      'Compile a trained library for the edge: Arrow prototypes of its adapters (manifest.safetensors), the base model\'s first layers as an ONNX embedder ' +
+        '(embedder.onnx), and the tokenizer, in one folder written atomically.',
+    )
+    .argument('<library>', `a library folder (with ${LIBRARY_FILE}) written by quiver train`)
+    .requiredOption('-o, --out <dir>', 'output folder (replaced as a whole; it must hold nothing else)')
+    .option('--layers <L>', 'run only the first L decoder layers at the edge; prototypes of later layers are left out (default: up to the last routed layer)', parsePositiveInt)
+    .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, 'private' as AdapterPool)
+    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, 'f32' as WeightDtype)
+    .option('--top-k <k>', 'default number of adapters per request', parsePositiveInt, DEFAULT_ROUTING.topK)
+    .option('--temperature <t>', 'default softmax temperature over kept Arrow logits', parsePositiveNumber, DEFAULT_ROUTING.temperature)
+    .option('--threshold <w>', 'default: below this best routing weight, use the base model (0 = never)', parseUnitInterval, DEFAULT_ROUTING.threshold)
+    .option('--backend <name>', `TensorFlow.js backend for the check against the model (${BACKEND_NAMES.join(', ')})`, parseBackend)
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (library: string, opts: CompileOptions) => {
+      const s = await runCompile(library, opts);
+      for (const d of s.degenerate) process.stderr.write(`warning: adapter "${d.adapter}" module ${d.module} has B·A = 0 (untrained?); its prototype is arbitrary\n`);
+      process.stdout.write(formatCompileSummary(s) + '\n');
+    });
+}

@@ -1,0 +1,239 @@
+/**
+ * The Arrow embedder as ONNX (DESIGN.md, "What the edge embeds"): the base Llama model's first
+ * layers, returning the input hidden states of the routed modules. Built from default-domain
+ * operators only (IR 8, opset 17) so that onnxruntime-node and onnxruntime-web both run it:
+ *   embedding         Gather (F16 weights: Gather, then Cast of the rows only)
+ *   RMSNorm           Mul, ReduceMean, Add, Sqrt, Div, Mul — as HF's LlamaRMSNorm
+ *   rotary positions  Shape → Range → angles · inv_freq → Concat(a, a) → Cos/Sin, computed in-graph
+ *                     for any length; rotate_half as a MatMul with a signed permutation (rope.ts)
+ *   attention         fused QKV MatMul → Split; GQA by broadcasting MatMul over the query heads of
+ *                     each KV head ([B, Hkv, grp, T, hd] × [B, Hkv, 1, hd, T]), no repeat_kv;
+ *                     additive causal mask from Range/Greater/Where; Softmax over keys
+ *   SwiGLU            fused gate|up MatMul → Split → gate·Sigmoid(gate)·up
+ *   Arrow logits      per routed module |x · Pᵀ| from the prototypes input P [adapters, dIn]
+ *                     (shared/router/embedder-outputs.ts): MatMul, Abs
+ * Activations are batch-major [batch, seq, ·]; weights sit in compute layout [in, out], so no
+ * Transpose of a weight at run time. The graph stops at the last hidden state a routed module reads.
+ */
+import { encodeF16 } from '../../shared/half.js';
+import { arrowLogitsName, EMBEDDER_INPUT, moduleInputSite, MODULE_INPUT_SITES, prototypesInputName, siteOutputName, type ModuleInputSite } from '../../shared/router/embedder-outputs.js';
+import type { LlamaConfig } from '../model/config.js';
+import { rotateHalfMatrix } from '../model/rope.js';
+import { OnnxGraph, TensorType, type Dim } from './onnx-graph.js';
+
+export const EMBEDDER_IR_VERSION = 8;
+/** 17: the newest opset whose ReduceMean takes `axes` as an attribute; nothing here needs 18. */
+export const EMBEDDER_OPSET = 17;
+
+export type WeightDtype = 'f32' | 'f16';
+
+export interface LlamaEmbedderOptions {
+  /** Routed module keys (`model.layers.3.self_attn.q_proj`): the graph outputs their inputs. */
+  modules: readonly string[];
+  /** Weight storage: f32 exact; f16 halves the file (Cast to f32 before use). Default f32. */
+  weightDtype?: WeightDtype;
+  /**
+   * Arrow logits `arrow_logits.<key>` = |x · Pᵀ| [batch, seq, adapters] per module, besides the
+   * hidden states: 'inputs' (default) with P the graph input `prototypes.<key>` [adapters, dIn];
+   * 'none' for hidden states only; or P folded in as constants, per module key row-major
+   * [adapters, dIn] (measured in bench/embedder.ts; ties the ONNX file to one library).
+   */
+  arrowLogits?: 'inputs' | 'none' | { folded: ReadonlyMap<string, Float32Array> };
+  /** For metadata_props. */
+  baseModel?: string;
+  producerVersion?: string;
+}
+
+export interface LlamaEmbedderModel {
+  bytes: Uint8Array;
+  /** Decoder layers the graph runs (the last one possibly in part). */
+  layers: number;
+  /** Graph outputs, in graph order. */
+  outputs: string[];
+}
+
+/** HF-named weight reader: `model.layers.0.self_attn.q_proj.weight` → row-major [out, in] data. */
+export type HfWeightReader = (name: string) => Float32Array;
+
+/** `parts` HF [out_k, in] matrices → one [in, Σ out_k] matrix, row-major: their transposes side by side. */
+function fusedTranspose(parts: readonly Float32Array[], outs: readonly number[], dIn: number): Float32Array {
+  const width = outs.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(dIn * width);
+  let col = 0;
+  parts.forEach((w, p) => {
+    const dOut = outs[p]!;
+    if (w.length !== dOut * dIn) throw new RangeError(`weight has ${w.length} values, expected ${dOut} × ${dIn}`);
+    for (let o = 0; o < dOut; o++) for (let i = 0; i < dIn; i++) out[i * width + col + o] = w[o * dIn + i]!;
+    col += dOut;
+  });
+  return out;
+}
+
+/** Which sites each layer needs: every layer before the last routed one runs whole. */
+function plan(modules: readonly string[]): { layers: number; lastSite: ModuleInputSite; wanted: Set<string> } {
+  const wanted = new Set<string>();
+  let layers = 0;
+  let lastSite: ModuleInputSite = 'attnIn';
+  for (const key of modules) {
+    const s = moduleInputSite(key);
+    if (!s) throw new RangeError(`"${key}" is not a Llama projection (model.layers.N.self_attn.{q,k,v,o}_proj or mlp.{gate,up,down}_proj)`);
+    wanted.add(`${s.layer}:${s.site}`);
+    if (s.layer + 1 > layers) {
+      layers = s.layer + 1;
+      lastSite = s.site;
+    } else if (s.layer + 1 === layers && MODULE_INPUT_SITES.indexOf(s.site) > MODULE_INPUT_SITES.indexOf(lastSite)) {
+      lastSite = s.site;
+    }
+  }
+  if (layers === 0) throw new RangeError('the embedder needs at least one routed module');
+  return { layers, lastSite, wanted };
+}
+
+export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, options: LlamaEmbedderOptions): LlamaEmbedderModel {
+  const c = config;
+  const { layers, lastSite, wanted } = plan(options.modules);
+  if (layers > c.numHiddenLayers) throw new RangeError(`routed modules reach layer ${layers - 1}, the model has ${c.numHiddenLayers} layers`);
+  const f16 = (options.weightDtype ?? 'f32') === 'f16';
+  const d = c.hiddenSize;
+  const hd = c.headDim;
+  const H = c.numAttentionHeads;
+  const Hkv = c.numKeyValueHeads;
+  const grp = H / Hkv;
+  const qDim = H * hd;
+  const kvDim = Hkv * hd;
+  const ff = c.intermediateSize;
+  const g = new OnnxGraph('quiver_arrow_embedder');
+  const outputs: string[] = [];
+
+  // A weight as an f32 tensor for MatMul: an f32 initializer, or an f16 one and a Cast.
+  const matrix = (name: string, dims: number[], data: Float32Array): string => {
+    if (!f16) return g.f32(name, dims, data);
+    return g.node('Cast', [g.f16Bits(`${name}.f16`, dims, encodeF16(data))], [{ name: 'to', int: TensorType.FLOAT }], name);
+  };
+
+  // Embedding: [batch, seq] ids → [batch, seq, d].
+  const ids = g.input(EMBEDDER_INPUT, TensorType.INT64, ['batch', 'seq']);
+  const embedding = read('model.embed_tokens.weight'); // [vocab, d]
+  let h = f16
+    ? g.node('Cast', [g.node('Gather', [g.f16Bits('model.embed_tokens.weight.f16', [c.vocabSize, d], encodeF16(embedding)), ids], [{ name: 'axis', int: 0 }], 'embed')], [{ name: 'to', int: TensorType.FLOAT }], 'embed')
+    : g.node('Gather', [g.f32('model.embed_tokens.weight', [c.vocabSize, d], embedding), ids], [{ name: 'axis', int: 0 }], 'embed');
+
+  // Positions 0..seq-1, rotary tables [seq, hd] (rope.ts: angle = p · inv_freq in float32, emb = cat(angle, angle))
+  // and the causal mask [seq, seq]: 0 where key ≤ query, -1e9 above the diagonal (as llama.ts). Built on first
+  // use: a graph that stops before any attention has none of it.
+  let positional: { cos: string; sin: string; cosQ: string; sinQ: string; rotateHalf: string; mask: string } | undefined;
+  const positions = () => {
+    if (positional) return positional;
+    const seq = g.node('Gather', [g.node('Shape', [ids], [], 'pos'), g.constI64([1], true)], [{ name: 'axis', int: 0 }], 'pos'); // scalar
+    const pos = g.node('Range', [g.constI64([0], true), seq, g.constI64([1], true)], [], 'pos'); // [seq] int64
+    const invFreq = new Float32Array(hd / 2);
+    for (let i = 0; i < hd / 2; i++) invFreq[i] = Math.fround(1 / Math.fround(c.ropeTheta ** Math.fround((2 * i) / hd)));
+    const angle = g.node('Mul', [g.node('Unsqueeze', [g.node('Cast', [pos], [{ name: 'to', int: TensorType.FLOAT }], 'rope'), g.constI64([1])], [], 'rope'), g.f32('rope.inv_freq', [1, hd / 2], invFreq)], [], 'rope'); // [seq, hd/2]
+    const emb = g.node('Concat', [angle, angle], [{ name: 'axis', int: -1 }], 'rope'); // [seq, hd]
+    const cos = g.node('Cos', [emb], [], 'rope');
+    const sin = g.node('Sin', [emb], [], 'rope');
+    const scale = g.constF32(1 / Math.sqrt(hd)); // the softmax scale rides on the query, as in llama.ts
+    const future = g.node('Greater', [g.node('Unsqueeze', [pos, g.constI64([0])], [], 'mask'), g.node('Unsqueeze', [pos, g.constI64([1])], [], 'mask')], [], 'mask');
+    positional = {
+      cos,
+      sin,
+      cosQ: g.node('Mul', [cos, scale], [], 'rope'),
+      sinQ: g.node('Mul', [sin, scale], [], 'rope'),
+      rotateHalf: g.f32('rope.rotate_half', [hd, hd], rotateHalfMatrix(hd)),
+      mask: g.node('Where', [future, g.constF32(-1e9), g.constF32(0)], [], 'mask'),
+    };
+    return positional;
+  };
+
+  const eps = g.constF32(c.rmsNormEps);
+  const meanAxis = [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }];
+  const rmsNorm = (x: string, weightName: string, prefix: string, as?: string): string => {
+    const ms = g.node('ReduceMean', [g.node('Mul', [x, x], [], prefix)], meanAxis, prefix);
+    const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, eps], [], prefix)], [], prefix)], [], prefix);
+    return g.node('Mul', [normed, g.f32(weightName, [d], read(weightName))], [], prefix, as);
+  };
+  const outDims: Dim[] = ['batch', 'seq'];
+  const arrow = options.arrowLogits ?? 'inputs';
+  const emit = (l: number, site: ModuleInputSite, x: string, dIn: number): void => {
+    if (!wanted.has(`${l}:${site}`)) return;
+    const name = siteOutputName(l, site);
+    g.output(g.node('Identity', [x], [], name, name), TensorType.FLOAT, [...outDims, dIn]);
+    outputs.push(name);
+    if (arrow === 'none') return;
+    for (const key of options.modules) {
+      const s = moduleInputSite(key)!;
+      if (s.layer !== l || s.site !== site) continue;
+      const pName = prototypesInputName(key);
+      let prototypes: string; // [adapters, dIn]
+      if (arrow === 'inputs') {
+        prototypes = g.input(pName, TensorType.FLOAT, ['adapters', dIn]);
+      } else {
+        const p = arrow.folded.get(key);
+        if (!p) throw new RangeError(`no prototypes to fold for ${key}`);
+        prototypes = g.f32(pName, [p.length / dIn, dIn], p);
+      }
+      const out = arrowLogitsName(key);
+      const vT = g.node('Transpose', [prototypes], [{ name: 'perm', ints: [1, 0] }], out); // [dIn, adapters]
+      g.output(g.node('Abs', [g.node('MatMul', [x, vT], [], out)], [], out, out), TensorType.FLOAT, [...outDims, 'adapters']);
+      outputs.push(out);
+    }
+  };
+  const done = (l: number, site: ModuleInputSite) => l === layers - 1 && site === lastSite;
+
+  for (let l = 0; l < layers; l++) {
+    const p = `model.layers.${l}`;
+    const proj = (name: string) => read(`${p}.${name}.weight`);
+    // Attention block.
+    const x = rmsNorm(h, `${p}.input_layernorm.weight`, `${p}.input_layernorm`); // [B, T, d]
+    emit(l, 'attnIn', x, d);
+    if (done(l, 'attnIn')) break;
+    const wqkv = matrix(`${p}.self_attn.qkv.weight_t`, [d, qDim + 2 * kvDim], fusedTranspose([proj('self_attn.q_proj'), proj('self_attn.k_proj'), proj('self_attn.v_proj')], [qDim, kvDim, kvDim], d));
+    const [q, k, v] = g.nodeN('Split', [g.node('MatMul', [x, wqkv], [], `${p}.self_attn`), g.constI64([qDim, kvDim, kvDim])], 3, [{ name: 'axis', int: -1 }], `${p}.self_attn`) as [string, string, string];
+    const heads = (t: string, n: number) => g.node('Transpose', [g.node('Reshape', [t, g.constI64([0, 0, n, hd])], [], `${p}.self_attn`)], [{ name: 'perm', ints: [0, 2, 1, 3] }], `${p}.self_attn`); // [B, n, T, hd]
+    const { cos, sin, cosQ, sinQ, rotateHalf, mask } = positions();
+    const rope = (t: string, cs: string, sn: string) => g.node('Add', [g.node('Mul', [t, cs], [], `${p}.rope`), g.node('Mul', [g.node('MatMul', [t, rotateHalf], [], `${p}.rope`), sn], [], `${p}.rope`)], [], `${p}.rope`);
+    const qr = rope(heads(q, H), cosQ, sinQ); // [B, H, T, hd], scaled by 1/√hd
+    const kr = rope(heads(k, Hkv), cos, sin); // [B, Hkv, T, hd]
+    const vh = heads(v, Hkv); // [B, Hkv, T, hd]
+    const kT = g.node('Transpose', [kr], [{ name: 'perm', ints: [0, 1, 3, 2] }], `${p}.self_attn`); // [B, Hkv, hd, T]
+    let attnHeads: string; // [B, H, T, hd]
+    if (grp === 1) {
+      const probs = g.node('Softmax', [g.node('Add', [g.node('MatMul', [qr, kT], [], `${p}.self_attn`), mask], [], `${p}.self_attn`)], [{ name: 'axis', int: -1 }], `${p}.self_attn`);
+      attnHeads = g.node('MatMul', [probs, vh], [], `${p}.self_attn`);
+    } else {
+      // Query head h = kv·grp + r reads KV head kv (HF repeat_kv), by broadcasting over r.
+      const q5 = g.node('Reshape', [qr, g.constI64([0, Hkv, grp, -1, hd])], [], `${p}.self_attn`); // [B, Hkv, grp, T, hd]
+      const axis2 = g.constI64([2]);
+      const k5 = g.node('Unsqueeze', [kT, axis2], [], `${p}.self_attn`); // [B, Hkv, 1, hd, T]
+      const v5 = g.node('Unsqueeze', [vh, axis2], [], `${p}.self_attn`); // [B, Hkv, 1, T, hd]
+      const probs = g.node('Softmax', [g.node('Add', [g.node('MatMul', [q5, k5], [], `${p}.self_attn`), mask], [], `${p}.self_attn`)], [{ name: 'axis', int: -1 }], `${p}.self_attn`); // [B, Hkv, grp, T, T]
+      attnHeads = g.node('Reshape', [g.node('MatMul', [probs, v5], [], `${p}.self_attn`), g.constI64([0, H, -1, hd])], [], `${p}.self_attn`);
+    }
+    const attn = g.node('Reshape', [g.node('Transpose', [attnHeads], [{ name: 'perm', ints: [0, 2, 1, 3] }], `${p}.self_attn`), g.constI64([0, 0, qDim])], [], `${p}.self_attn`); // [B, T, qDim]
+    emit(l, 'attnOut', attn, qDim);
+    if (done(l, 'attnOut')) break;
+    h = g.node('Add', [h, g.node('MatMul', [attn, matrix(`${p}.self_attn.o_proj.weight_t`, [qDim, d], fusedTranspose([proj('self_attn.o_proj')], [d], qDim))], [], `${p}.self_attn`)], [], p);
+    // MLP block.
+    const x2 = rmsNorm(h, `${p}.post_attention_layernorm.weight`, `${p}.post_attention_layernorm`); // [B, T, d]
+    emit(l, 'mlpIn', x2, d);
+    if (done(l, 'mlpIn')) break;
+    const wgu = matrix(`${p}.mlp.gate_up.weight_t`, [d, 2 * ff], fusedTranspose([proj('mlp.gate_proj'), proj('mlp.up_proj')], [ff, ff], d));
+    const [gate, up] = g.nodeN('Split', [g.node('MatMul', [x2, wgu], [], `${p}.mlp`), g.constI64([ff, ff])], 2, [{ name: 'axis', int: -1 }], `${p}.mlp`) as [string, string];
+    const act = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate], [], `${p}.mlp`)], [], `${p}.mlp`), up], [], `${p}.mlp`); // silu(gate)·up [B, T, ff]
+    emit(l, 'mlpAct', act, ff);
+    if (done(l, 'mlpAct')) break;
+    h = g.node('Add', [h, g.node('MatMul', [act, matrix(`${p}.mlp.down_proj.weight_t`, [ff, d], fusedTranspose([proj('mlp.down_proj')], [d], ff))], [], `${p}.mlp`)], [], p);
+  }
+
+  const bytes = g.encode({
+    irVersion: EMBEDDER_IR_VERSION,
+    opset: EMBEDDER_OPSET,
+    producerName: 'quiver',
+    producerVersion: options.producerVersion ?? '',
+    docString: `Arrow embedder: the first ${layers} layer(s) of ${options.baseModel ?? 'a Llama model'}; outputs are the inputs of its routed modules.`,
+    metadata: {
+      'quiver.embedder': JSON.stringify({ baseModel: options.baseModel ?? null, layers, weightDtype: f16 ? 'f16' : 'f32', modules: [...options.modules] }),
+    },
+  });
+  return { bytes, layers, outputs };
+}

@@ -1,0 +1,70 @@
+/**
+ * Request-level Arrow routing of one prompt (DESIGN.md): the pure router that `quiver route` and
+ * the edge both run. Prompt ids as training saw them → embedder (Arrow logits |x · v_e| per routed
+ * module and token) → per-token top-k softmax → mean over tokens and modules → top k.
+ */
+import { aggregateRequestRouting } from '../arrow/request-routing.js';
+import { arrowWeightsFromLogits } from '../arrow/logit-routing.js';
+import type { Manifest } from '../manifest/manifest-codec.js';
+import type { RoutingDefaults } from '../manifest/schema.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Embedder } from './embedder.js';
+import { promptIds } from './prompt-ids.js';
+
+export interface RouterParts {
+  manifest: Manifest;
+  tokenizer: Tokenizer;
+  embedder: Embedder;
+}
+
+/** Overrides of the manifest's routing defaults for one request. */
+export interface RouteOptions extends Partial<RoutingDefaults> {
+  /** Keep only the first `maxTokens` prompt ids (a cost cap; default: all). */
+  maxTokens?: number;
+}
+
+export interface RouteResult {
+  /** Prompt tokens routed on (after `maxTokens`). */
+  tokens: number;
+  /** The routing actually applied (manifest defaults with the overrides). */
+  routing: RoutingDefaults;
+  /** Every adapter's aggregated weight, in manifest order; they sum to 1. */
+  scores: Array<{ id: string; score: number }>;
+  /** The adapters for the backend, best first, weights summing to 1; empty below the threshold. */
+  selected: Array<{ id: string; weight: number }>;
+  /** The best score was under the threshold: serve the base model. */
+  belowThreshold: boolean;
+}
+
+/** The routing math on Arrow logits already computed (per module key, row-major [tokens, adapters]). */
+export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, ArrayLike<number>>, tokens: number, routing: RoutingDefaults): Omit<RouteResult, 'tokens' | 'routing'> {
+  const { adapters, modules } = manifest.metadata;
+  const perModule = modules.map((m) => {
+    const z = logits.get(m.key);
+    if (!z) throw new RangeError(`no Arrow logits for routed module ${m.key}`);
+    return arrowWeightsFromLogits(z, tokens, adapters.length, routing);
+  });
+  const r = aggregateRequestRouting(perModule, tokens, adapters.length, routing);
+  return {
+    scores: adapters.map((a, i) => ({ id: a.id, score: r.scores[i]! })),
+    selected: r.selected.map((s) => ({ id: adapters[s.index]!.id, weight: s.weight })),
+    belowThreshold: r.belowThreshold,
+  };
+}
+
+/** Routes one prompt. */
+export async function routeRequest(parts: RouterParts, prompt: string, options: RouteOptions = {}): Promise<RouteResult> {
+  const { maxTokens, ...overrides } = options;
+  const routing: RoutingDefaults = { ...parts.manifest.metadata.routing, ...definedOnly(overrides) };
+  let ids = promptIds(parts.tokenizer, prompt);
+  if (maxTokens !== undefined) {
+    if (!(maxTokens >= 1)) throw new RangeError(`maxTokens must be >= 1, got ${maxTokens}`);
+    ids = ids.slice(0, maxTokens);
+  }
+  const logits = await parts.embedder.run(ids);
+  return { tokens: ids.length, routing, ...routeLogits(parts.manifest, logits, ids.length, routing) };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,177 @@
+/**
+ * quiver compile and quiver route on a micro library (pretrained for 2 steps, adapters for one
+ * epoch): the compiled folder's files belong together, and route's scores equal a reference
+ * computed from the TensorFlow.js model's captures with the Arrow functions directly.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../build/model/backend.js';
+import { loadCheckpoint } from '../build/model/checkpoint.js';
+import { summarizeOnnxModel } from '../build/onnx/onnx-model-info.js';
+import { encodePrompt } from '../build/train/encode-examples.js';
+import { LibraryIndex } from '../build/train/library-index.js';
+import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
+import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
+import { decodeManifest } from '../shared/manifest/manifest-codec.js';
+import { runCli } from './helpers/run-cli.js';
+
+const WORDS = ['apple', 'river', 'stone', 'cloud', 'tiger', 'maple', 'lemon', 'piano', 'robot', 'sugar', 'ocean', 'pearl'];
+const TASKS: Record<string, (w: string) => { input: string; output: string }> = {
+  'first-letter': (w) => ({ input: `First of ${w}:`, output: w[0]! }),
+  'last-letter': (w) => ({ input: `Last of ${w}:`, output: w.at(-1)! }),
+  'upper-first': (w) => ({ input: `Up ${w}:`, output: w[0]!.toUpperCase() }),
+};
+
+let root: string;
+let lib: string;
+let index: LibraryIndex;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'quiver-compile-'));
+  const tasksDir = join(root, 'tasks');
+  for (const [name, f] of Object.entries(TASKS)) {
+    await mkdir(join(tasksDir, name), { recursive: true });
+    const lines = WORDS.map((w) => JSON.stringify(f(w)));
+    await writeFile(join(tasksDir, name, 'train.jsonl'), lines.slice(0, 8).join('\n') + '\n');
+    await writeFile(join(tasksDir, name, 'valid.jsonl'), lines.slice(8, 10).join('\n') + '\n');
+    await writeFile(join(tasksDir, name, 'test.jsonl'), lines.slice(10).join('\n') + '\n');
+  }
+  await writeFile(join(root, 'corpus.txt'), 'Some text.\n');
+  const base = join(root, 'base');
+  const micro = ['--hidden', '32', '--layers', '2', '--heads', '2', '--intermediate', '64', '--context', '32', '--batch-size', '8', '-q', '--backend', 'wasm'];
+  const pre = await runCli(['pretrain', '--out', base, '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), ...micro, '--steps', '2']);
+  expect(pre.code, pre.stderr).toBe(0);
+  lib = join(root, 'lib');
+  const train = await runCli(['train', '--base', base, '--tasks', tasksDir, '--out', lib, '--epochs', '1', '--batch-size', '8', '--lr', '0.01', '--k', '2', '-j', '1', '-q', '--backend', 'wasm']);
+  expect(train.code, train.stderr).toBe(0);
+  index = LibraryIndex.parse(JSON.parse(await readFile(join(lib, 'library.json'), 'utf8')));
+}, 120_000);
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function readManifest(dir: string) {
+  const bytes = await readFile(join(dir, 'manifest.safetensors'));
+  return decodeManifest(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/** Request routing computed from the TF.js model's captures and the Arrow functions, not through the router. */
+async function referenceScores(dir: string, prompt: string, topK: number) {
+  const manifest = await readManifest(dir);
+  await selectBackend('wasm', { log: () => undefined });
+  const { model, tokenizer } = await loadCheckpoint(join(lib, index.base));
+  const ids = encodePrompt(tokenizer, prompt);
+  const keys = manifest.metadata.modules.map((m) => m.key);
+  const out = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }, { captures: keys });
+  const E = manifest.metadata.adapters.length;
+  const { temperature, threshold } = manifest.metadata.routing;
+  const perModule = manifest.metadata.modules.map((m) => arrowTokenWeights(out.captures[m.key]!.dataSync(), ids.length, manifest.prototypes.get(m.key)!, E, m.dIn, { topK, temperature }));
+  tf.dispose([out.logits, ...Object.values(out.captures)]);
+  model.dispose();
+  const r = aggregateRequestRouting(perModule, ids.length, E, { topK, threshold });
+  return { ids, ids2: manifest.metadata.adapters.map((a) => a.id), scores: Array.from(r.scores), selected: r.selected.map((s) => manifest.metadata.adapters[s.index]!.id) };
+}
+
+describe('quiver compile', () => {
+  it('writes manifest, embedder, tokenizer; the manifest names the embedder by sha256 and the library\'s adapters', async () => {
+    const out = join(root, 'compiled-all');
+    const res = await runCli(['compile', lib, '--out', out, '--pool', 'all', '-q', '--backend', 'wasm']);
+    expect(res.code, res.stderr).toBe(0);
+    const mbc = index.clusters.length;
+    expect(res.stdout).toMatch(new RegExp(`adapters\\s+${3 + mbc} \\(3 private, ${mbc} MBC\\)`));
+    expect(res.stdout).toMatch(/modules\s+8 routed, embedder runs 2 layer/);
+    expect(res.stdout).toMatch(/embedder\.onnx\s+[\d,]+ bytes/);
+    expect(res.stdout).toMatch(/check\s+ONNX vs TensorFlow.js on \d+ tokens: Arrow logits max \|error\| \d/);
+    expect((await readdir(out)).sort()).toEqual(['embedder.onnx', 'manifest.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+
+    const onnx = await readFile(join(out, 'embedder.onnx'));
+    const manifest = await readManifest(out);
+    const md = manifest.metadata;
+    expect(md.embedder).toEqual({ path: 'embedder.onnx', sha256: sha256(onnx), layers: 2 });
+    expect(md.baseModel).toBe(index.baseModel);
+    expect(md.modules.map((m) => m.key)).toEqual([0, 1].flatMap((l) => ['k_proj', 'o_proj', 'q_proj', 'v_proj'].map((n) => `model.layers.${l}.self_attn.${n}`)));
+    const priv = md.adapters.filter((a) => a.kind === 'private');
+    expect(priv.map((a) => [a.id, a.tasks, a.cluster])).toEqual(index.tasks.map((t) => [t.name, [t.name], t.cluster]));
+    expect(md.adapters.filter((a) => a.kind === 'mbc').map((a) => [a.id, a.tasks, a.cluster])).toEqual(index.clusters.map((c) => [c.id, c.tasks, c.id]));
+    const info = summarizeOnnxModel(onnx);
+    expect(info.irVersion).toBeLessThanOrEqual(8);
+    expect([...info.opsets].every(([domain, v]) => domain === '' && v <= 18)).toBe(true);
+    expect(await readFile(join(out, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(lib, index.base, 'tokenizer.json'), 'utf8'));
+    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toEqual({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>' });
+
+    // The same library compiles to the same bytes.
+    const again = join(root, 'compiled-again');
+    expect((await runCli(['compile', lib, '--out', again, '--pool', 'all', '-q', '--backend', 'wasm'])).code).toBe(0);
+    for (const f of ['manifest.safetensors', 'embedder.onnx']) expect(sha256(await readFile(join(again, f))), f).toBe(sha256(await readFile(join(out, f))));
+  }, 60_000);
+
+  it('--layers 1 keeps layer 0 only; --pool mbc takes the cluster adapters', async () => {
+    const out = join(root, 'compiled-l1');
+    const res = await runCli(['compile', lib, '--out', out, '--layers', '1', '--pool', 'mbc', '-q', '--backend', 'wasm']);
+    expect(res.code, res.stderr).toBe(0);
+    const md = (await readManifest(out)).metadata;
+    expect(md.embedder?.layers).toBe(1);
+    expect(new Set(md.modules.map((m) => m.layer))).toEqual(new Set([0]));
+    expect(md.adapters.map((a) => [a.kind, a.id])).toEqual(index.clusters.map((c) => ['mbc', c.id]));
+    const info = summarizeOnnxModel(await readFile(join(out, 'embedder.onnx')));
+    expect(info.initializers.some((n) => n.startsWith('model.layers.1.'))).toBe(false);
+  }, 60_000);
+
+  it('refuses what it cannot do, and leaves no folder behind', async () => {
+    const tooDeep = await runCli(['compile', lib, '--out', join(root, 'x'), '--layers', '3', '-q', '--backend', 'wasm']);
+    expect(tooDeep.code).toBe(2);
+    expect(tooDeep.stderr).toMatch(/--layers 3 exceeds the base model's 2 layers/);
+    await expect(readdir(join(root, 'x'))).rejects.toThrow();
+    expect((await runCli(['compile', join(root, 'tasks'), '--out', join(root, 'x'), '-q'])).stderr).toMatch(/no library.json/);
+    // --out must not be a folder with other files: compile replaces it whole.
+    const busy = await runCli(['compile', lib, '--out', lib, '-q', '--backend', 'wasm']);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toMatch(/holds other files/);
+    expect(await readdir(lib)).toContain('library.json');
+  }, 60_000);
+});
+
+describe('quiver route', () => {
+  it('prints every adapter\'s score and the chosen ones, equal to the TF.js + Arrow reference', async () => {
+    const out = join(root, 'compiled-route');
+    expect((await runCli(['compile', lib, '--out', out, '--pool', 'all', '-q', '--backend', 'wasm'])).code).toBe(0);
+    const prompt = 'Last of tiger:';
+    const res = await runCli(['route', out, prompt, '--top-k', '2', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const got = JSON.parse(res.stdout) as { tokens: number; routing: { topK: number }; selected: Array<{ id: string; weight: number }>; scores: Array<{ id: string; score: number; kind: string }>; belowThreshold: boolean };
+    const ref = await referenceScores(out, prompt, 2);
+    expect(got.tokens).toBe(ref.ids.length);
+    expect(got.routing.topK).toBe(2);
+    expect(got.scores.map((s) => s.id)).toEqual(ref.ids2);
+    got.scores.forEach((s, i) => expect(Math.abs(s.score - ref.scores[i]!), s.id).toBeLessThan(1e-5));
+    expect(got.selected.map((s) => s.id)).toEqual(ref.selected);
+    expect(got.selected.reduce((a, s) => a + s.weight, 0)).toBeCloseTo(1, 6);
+    expect(got.scores.filter((s) => s.kind === 'mbc')).toHaveLength(index.clusters.length);
+
+    const text = await runCli(['route', out, prompt]);
+    expect(text.stdout).toMatch(/selected  \S+ 0\.\d{3}, \S+ 0\.\d{3}, \S+ 0\.\d{3}/); // the manifest's top-k 3
+    for (const id of ref.ids2) expect(text.stdout).toMatch(new RegExp(`^[* ] ${id}\\s+(private|mbc)\\s+0\\.\\d{6}$`, 'm'));
+  }, 60_000);
+
+  it('refuses an embedder from another build and a manifest without one', async () => {
+    const out = join(root, 'compiled-tamper');
+    expect((await runCli(['compile', lib, '--out', out, '--layers', '1', '-q', '--backend', 'wasm'])).code).toBe(0);
+    const onnx = await readFile(join(out, 'embedder.onnx'));
+    await writeFile(join(out, 'embedder.onnx'), Buffer.concat([onnx, Buffer.from([0])]));
+    const bad = await runCli(['route', out, 'Up apple:']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/the files come from different builds/);
+    const imported = join(root, 'imported');
+    expect((await runCli(['import', join(lib, 'private'), '--out', imported, '-q'])).code).toBe(0);
+    const none = await runCli(['route', imported, 'Up apple:']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no embedder .*quiver compile/);
+  }, 60_000);
+});

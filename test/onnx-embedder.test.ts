@@ -1,0 +1,216 @@
+/**
+ * The ONNX embedder against the TensorFlow.js model (itself checked against numpy in
+ * model-llama.test.ts): every routed module's input and its Arrow logits |x · Pᵀ| for fed
+ * prototypes, in onnxruntime-node and in onnxruntime-web (wasm, one thread — what the edge runs),
+ * for multi-head, grouped and single-KV-head attention, and for graphs that stop before the
+ * model's last layer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LlamaConfig } from '../build/model/config.js';
+import { selectBackend } from '../build/model/backend.js';
+import { LlamaModel } from '../build/model/llama.js';
+import { writeLlamaEmbedder, type LlamaEmbedderOptions } from '../build/onnx/llama-embedder.js';
+import { TensorType } from '../build/onnx/onnx-graph.js';
+import { summarizeOnnxModel } from '../build/onnx/onnx-model-info.js';
+import { QuiverInputError } from '../shared/errors.js';
+import { Rng } from '../shared/random.js';
+import type { Manifest } from '../shared/manifest/manifest-codec.js';
+import { arrowLogitsName, embedderOutputName, prototypesInputName } from '../shared/router/embedder-outputs.js';
+import { OnnxEmbedder } from '../shared/router/onnx-embedder.js';
+import { maxAbsDiff, tinyConfig, tinyWeights } from './helpers/tiny-llama.js';
+
+beforeAll(async () => {
+  await selectBackend('wasm', { log: () => undefined });
+  ortWeb.env.wasm.numThreads = 1;
+});
+
+const RUNTIMES = { 'onnxruntime-node': ortNode, 'onnxruntime-web': ortWeb } as unknown as Record<string, typeof ortNode>;
+
+function randomIds(config: LlamaConfig, batch: number, seq: number, seed: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: batch * seq }, () => Math.floor(rng.next() * config.vocabSize));
+}
+
+/** TF.js captures for `ids` [batch, seq]: per module key, [batch, seq, dIn] flattened. */
+function reference(model: LlamaModel, ids: number[], batch: number, modules: readonly string[]): Map<string, Float32Array> {
+  const out = model.forward({ ids: Int32Array.from(ids), batchSize: batch, seqLen: ids.length / batch }, { captures: modules });
+  const result = new Map(modules.map((k) => [k, out.captures[k]!.dataSync() as Float32Array]));
+  tf.dispose([out.logits, ...Object.values(out.captures)]);
+  return result;
+}
+
+function dInOf(config: LlamaConfig, key: string): number {
+  if (key.endsWith('o_proj')) return config.numAttentionHeads * config.headDim;
+  return key.endsWith('down_proj') ? config.intermediateSize : config.hiddenSize;
+}
+
+/** |x · Pᵀ|: x row-major [n, dIn], P [E, dIn] → [n, E]. */
+function absProduct(x: Float32Array, p: Float32Array, dIn: number): Float32Array {
+  const n = x.length / dIn;
+  const E = p.length / dIn;
+  const out = new Float32Array(n * E);
+  for (let r = 0; r < n; r++) {
+    for (let e = 0; e < E; e++) {
+      let dot = 0;
+      for (let i = 0; i < dIn; i++) dot += x[r * dIn + i]! * p[e * dIn + i]!;
+      out[r * E + e] = Math.abs(dot);
+    }
+  }
+  return out;
+}
+
+const ALL_ATTN = (layers: number[]) => layers.flatMap((l) => ['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((n) => `model.layers.${l}.self_attn.${n}`));
+
+describe('ONNX embedder = TensorFlow.js captures', () => {
+  const cases: Array<{ name: string; config: Partial<LlamaConfig>; modules: string[]; layers: number }> = [
+    { name: 'multi-head attention, q/k/v/o of every layer', config: {}, modules: ALL_ATTN([0, 1]), layers: 2 },
+    {
+      name: 'grouped KV heads (4 on 2), MLP modules too, 2 of 3 layers',
+      config: { numKeyValueHeads: 2, numHiddenLayers: 3 },
+      modules: [...ALL_ATTN([0]), 'model.layers.1.mlp.gate_proj', 'model.layers.1.mlp.up_proj', 'model.layers.1.mlp.down_proj', 'model.layers.1.self_attn.v_proj'],
+      layers: 2,
+    },
+    { name: 'one KV head for 4 query heads, head_dim 16, only layer 1 of 3', config: { numKeyValueHeads: 1, hiddenSize: 48, headDim: 16, numHiddenLayers: 3 }, modules: ALL_ATTN([1]), layers: 2 },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const config = tinyConfig(c.config);
+      const weights = tinyWeights(config, 11);
+      const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data);
+      const onnx = writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: c.modules });
+      expect(onnx.layers).toBe(c.layers);
+      expect(new Set(onnx.outputs)).toEqual(new Set([...c.modules.map((k) => embedderOutputName(k)!), ...c.modules.map(arrowLogitsName)]));
+      const E = 5;
+      const rng = new Rng(3);
+      const protos = new Map(c.modules.map((k) => [k, rng.normals(E * dInOf(config, k), 0.3)]));
+      // Two batch shapes through one session: the batch and sequence dimensions are dynamic.
+      const shapes = [
+        { batch: 2, seq: 11, ids: randomIds(config, 2, 11, 1) },
+        { batch: 1, seq: 5, ids: randomIds(config, 1, 5, 2) },
+      ];
+      for (const [runtime, ort] of Object.entries(RUNTIMES)) {
+        const session = await ort.InferenceSession.create(onnx.bytes);
+        for (const { batch, seq, ids } of shapes) {
+          const want = reference(model, ids, batch, c.modules);
+          const feeds: Record<string, ortNode.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [batch, seq]) };
+          for (const key of c.modules) feeds[prototypesInputName(key)] = new ort.Tensor('float32', protos.get(key)!, [E, dInOf(config, key)]);
+          const got = await session.run(feeds);
+          for (const key of c.modules) {
+            const dIn = dInOf(config, key);
+            const t = got[embedderOutputName(key)!]!;
+            expect(t.dims, `${runtime} ${key}`).toEqual([batch, seq, dIn]);
+            expect(maxAbsDiff(t.data as Float32Array, want.get(key)!), `${runtime} ${key} [${batch}, ${seq}]`).toBeLessThanOrEqual(1e-4);
+            const logits = got[arrowLogitsName(key)]!;
+            expect(logits.dims).toEqual([batch, seq, E]);
+            expect(maxAbsDiff(logits.data as Float32Array, absProduct(want.get(key)!, protos.get(key)!, dIn)), `${runtime} logits ${key}`).toBeLessThanOrEqual(1e-4);
+          }
+        }
+        await session.release();
+      }
+      model.dispose();
+    });
+  }
+});
+
+describe('the ONNX file', () => {
+  const config = tinyConfig({ numKeyValueHeads: 2, numHiddenLayers: 3 });
+  const weights = tinyWeights(config, 5);
+  const read = (n: string) => weights.get(n)!.data;
+  const write = (o: LlamaEmbedderOptions) => writeLlamaEmbedder(config, read, o);
+
+  it('is IR 8, opset 17 of the default domain, with int64 [batch, seq] ids in and float32 [batch, seq, dIn] states out', () => {
+    const modules = ['model.layers.0.self_attn.q_proj', 'model.layers.1.self_attn.o_proj'];
+    const m = write({ modules, baseModel: 'tiny', producerVersion: '9.9.9' });
+    const info = summarizeOnnxModel(m.bytes);
+    expect(info.irVersion).toBeLessThanOrEqual(8);
+    expect([...info.opsets]).toEqual([['', 17]]);
+    expect(info.inputs).toEqual([
+      { name: 'input_ids', elemType: TensorType.INT64, dims: ['batch', 'seq'] },
+      ...modules.map((k) => ({ name: `prototypes.${k}`, elemType: TensorType.FLOAT, dims: ['adapters', 32] })),
+    ]);
+    expect(info.outputs.map((o) => [o.name, o.elemType, o.dims])).toEqual([
+      ['model.layers.0.input_layernorm.output', TensorType.FLOAT, ['batch', 'seq', 32]],
+      ['arrow_logits.model.layers.0.self_attn.q_proj', TensorType.FLOAT, ['batch', 'seq', 'adapters']],
+      ['model.layers.1.self_attn.o_proj.input', TensorType.FLOAT, ['batch', 'seq', 32]],
+      ['arrow_logits.model.layers.1.self_attn.o_proj', TensorType.FLOAT, ['batch', 'seq', 'adapters']],
+    ]);
+    expect(info.ops).toEqual(
+      ['Abs', 'Add', 'Cast', 'Concat', 'Cos', 'Div', 'Gather', 'Greater', 'Identity', 'MatMul', 'Mul', 'Range', 'ReduceMean', 'Reshape', 'Shape', 'Sigmoid', 'Sin', 'Softmax', 'Split', 'Sqrt', 'Transpose', 'Unsqueeze', 'Where'],
+    );
+    expect(summarizeOnnxModel(write({ modules, arrowLogits: 'none' }).bytes).inputs.map((i) => i.name)).toEqual(['input_ids']);
+    expect(JSON.parse(info.metadata.get('quiver.embedder')!)).toMatchObject({ baseModel: 'tiny', layers: 2, weightDtype: 'f32' });
+  });
+
+  it('holds only the weights the routed modules need', () => {
+    const names = (modules: string[]) => summarizeOnnxModel(write({ modules }).bytes).initializers;
+    const qOnly = names(['model.layers.1.self_attn.q_proj']);
+    expect(qOnly).toContain('model.layers.1.input_layernorm.weight');
+    expect(qOnly.filter((n) => n.startsWith('model.layers.1.') && n !== 'model.layers.1.input_layernorm.weight')).toEqual([]);
+    expect(qOnly.some((n) => n.startsWith('model.layers.2.'))).toBe(false);
+    expect(names(['model.layers.0.self_attn.o_proj'])).not.toContain('model.layers.0.self_attn.o_proj.weight_t');
+    expect(names(['model.layers.0.self_attn.q_proj'])).not.toContain('rope.rotate_half'); // no attention, no rotary tables
+    expect(() => write({ modules: ['model.layers.3.self_attn.q_proj'] })).toThrow(/layer 3, the model has 3 layers/);
+    expect(() => write({ modules: ['model.layers.0.mlp.c_fc'] })).toThrow(/not a Llama projection/);
+  });
+
+  it('with f16 weights: about half the bytes, activations within 1% of the f32 model', async () => {
+    const modules = ALL_ATTN([0, 1]);
+    const f32 = write({ modules });
+    const f16 = write({ modules, weightDtype: 'f16' });
+    expect(f16.bytes.length).toBeLessThan(0.7 * f32.bytes.length); // norms and rotary constants stay f32
+    const model = LlamaModel.fromHfTensors(config, read);
+    const ids = randomIds(config, 1, 16, 3);
+    const want = reference(model, ids, 1, modules);
+    const session = await ortNode.InferenceSession.create(write({ modules, weightDtype: 'f16', arrowLogits: 'none' }).bytes);
+    const got = await session.run({ input_ids: new ortNode.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, 16]) });
+    for (const key of modules) {
+      const ref = want.get(key)!;
+      const scale = Math.max(...ref.map(Math.abs));
+      expect(maxAbsDiff(got[embedderOutputName(key)!]!.data as Float32Array, ref) / scale, key).toBeLessThan(1e-2);
+    }
+    await session.release();
+    model.dispose();
+  });
+});
+
+describe('OnnxEmbedder (the shared wrapper the edge uses)', () => {
+  const config = tinyConfig();
+  const weights = tinyWeights(config, 9);
+  const keys = ALL_ATTN([0]);
+  const E = 4;
+  const rng = new Rng(8);
+  const manifest = {
+    metadata: { modules: keys.map((key) => ({ key, dIn: 32 })), adapters: Array.from({ length: E }, (_, i) => ({ id: `a${i}` })) },
+    prototypes: new Map(keys.map((k) => [k, rng.normals(E * 32, 0.3)])),
+  } as unknown as Manifest;
+  const onnx = writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: keys });
+  const webTensors = { int64: (d: BigInt64Array, dims: number[]) => new ortWeb.Tensor('int64', d, dims), float32: (d: Float32Array, dims: number[]) => new ortWeb.Tensor('float32', d, dims) };
+  const nodeTensors = { int64: (d: BigInt64Array, dims: number[]) => new ortNode.Tensor('int64', d, dims), float32: (d: Float32Array, dims: number[]) => new ortNode.Tensor('float32', d, dims) };
+
+  it('returns Arrow logits [T, adapters] per module key from onnxruntime-web, equal to |x · Pᵀ| of the TF.js captures', async () => {
+    const session = await ortWeb.InferenceSession.create(onnx.bytes);
+    const embedder = new OnnxEmbedder(session, webTensors, manifest);
+    const ids = randomIds(config, 1, 7, 4);
+    const got = await embedder.run(ids);
+    expect([...got.keys()]).toEqual(keys);
+    const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data);
+    const want = reference(model, ids, 1, keys);
+    for (const k of keys) expect(maxAbsDiff(got.get(k)!, absProduct(want.get(k)!, manifest.prototypes.get(k)!, 32)), k).toBeLessThanOrEqual(1e-4);
+    model.dispose();
+    await session.release();
+  });
+
+  it('refuses a session that lacks an input or output the manifest routes on', async () => {
+    const session = await ortNode.InferenceSession.create(onnx.bytes);
+    const other = { ...manifest, metadata: { ...manifest.metadata, modules: [{ key: 'model.layers.1.self_attn.q_proj', dIn: 32 }] } } as unknown as Manifest;
+    expect(() => new OnnxEmbedder(session, nodeTensors, other, 'x.onnx')).toThrow(QuiverInputError);
+    expect(() => new OnnxEmbedder(session, nodeTensors, other, 'x.onnx')).toThrow(/x.onnx: the embedder lacks prototypes.model.layers.1.self_attn.q_proj, arrow_logits.model.layers.1.self_attn.q_proj/);
+    await session.release();
+    const hiddenOnly = await ortNode.InferenceSession.create(writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: keys, arrowLogits: 'none' }).bytes);
+    expect(() => new OnnxEmbedder(hiddenOnly, nodeTensors, manifest)).toThrow(/lacks prototypes.model.layers.0.self_attn.q_proj/);
+    await hiddenOnly.release();
+  });
+});
