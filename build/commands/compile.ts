@@ -11,7 +11,6 @@ import { embedderOutputName } from '../../shared/router/embedder-outputs.js';
 import { promptIds } from '../../shared/router/prompt-ids.js';
 import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE, tokenizerConfigFor } from '../../shared/router/router-tokenizer.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
-import { formatZodError } from '../../shared/zod-error.js';
 import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
 import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
@@ -22,7 +21,7 @@ import { EMBEDDER_IR_VERSION, EMBEDDER_OPSET, writeLlamaEmbedder, type WeightDty
 import { MAX_IR_VERSION, MAX_OPSET } from '../onnx/onnx-graph.js';
 import { summarizeOnnxModel } from '../onnx/onnx-model-info.js';
 import { createNodeEmbedder } from '../onnx/ort-node-embedder.js';
-import { LIBRARY_FILE, LibraryIndex } from '../train/library-index.js';
+import { LIBRARY_FILE, readLibraryIndex, type LibraryIndex } from '../train/library-index.js';
 import { QUIVER_VERSION } from '../version.js';
 import { parseBackend } from './pretrain.js';
 
@@ -57,21 +56,6 @@ export interface CompileSummary {
 const CHECK_TOLERANCE: Record<WeightDtype, number> = { f32: 1e-4, f16: 5e-2 };
 const CHECK_PROMPT = 'Quiver checks the ONNX embedder against the model on this prompt.';
 
-async function readLibrary(libDir: string): Promise<LibraryIndex> {
-  const path = join(libDir, LIBRARY_FILE);
-  const text = await readFile(path, 'utf8').catch(() => {
-    throw new QuiverInputError(`no ${LIBRARY_FILE}: pass a library folder that quiver train finished`, libDir);
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
-  }
-  const parsed = LibraryIndex.safeParse(json);
-  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
-  return parsed.data;
-}
 
 interface PoolEntry {
   dir: string;
@@ -156,7 +140,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
   const libDir = resolve(libraryArg);
   const outDir = resolve(opts.out);
   await checkOutDir(outDir);
-  const index = await readLibrary(libDir);
+  const index = await readLibraryIndex(libDir);
   const entries = poolEntries(libDir, index, opts.pool);
   const log = opts.quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
   await selectBackend(opts.backend, { log });

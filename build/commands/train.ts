@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { formatZodError } from '../../shared/zod-error.js';
@@ -10,7 +10,7 @@ import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta } from '../train/adapter-job.js';
-import { LIBRARY_FILE, LibraryIndex } from '../train/library-index.js';
+import { LIBRARY_FILE, LibraryIndex, readLibraryIndex } from '../train/library-index.js';
 import { formatLibrarySummary } from '../train/library-summary.js';
 import { baseCheckpointHash, mbcJobs, privateJobs, taskDataHash, type PlanContext } from '../train/plan.js';
 import { runAdapterJobs } from '../train/run-jobs.js';
@@ -206,7 +206,7 @@ export function registerTrainCommand(program: Command): void {
     .action(async (opts: TrainCommandOptions) => {
       const s = await runTrain(opts);
       if (s.complete && !opts.quiet) {
-        const index = LibraryIndex.parse(JSON.parse(await readFile(s.libraryPath!, 'utf8')));
+        const index = await readLibraryIndex(resolve(opts.out));
         process.stdout.write(`${formatLibrarySummary(index)}\n\n`);
       }
       process.stdout.write(

@@ -3,12 +3,12 @@
  * Only the header is read on open; each module's A and B are read on demand, so a caller can
  * stream a 7B adapter one module at a time.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { AdapterConfig } from '../../shared/peft/adapter-config.js';
 import { compareModules, loraTensorName, parseLoraTensorName } from '../../shared/peft/module-names.js';
-import { formatZodError } from '../../shared/zod-error.js';
+import { readJsonFile } from './read-json-file.js';
 import { openSafetensorsFile } from './safetensors-file.js';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
@@ -44,23 +44,11 @@ export interface PeftAdapterHandle {
 
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
-async function readConfig(dir: string): Promise<AdapterConfig> {
-  const path = join(dir, ADAPTER_CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new QuiverInputError(`missing ${ADAPTER_CONFIG_FILE}: a PEFT adapter folder holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}`, dir);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
-  }
-  const parsed = AdapterConfig.safeParse(json);
-  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
-  return parsed.data;
+function readConfig(dir: string): Promise<AdapterConfig> {
+  return readJsonFile(join(dir, ADAPTER_CONFIG_FILE), AdapterConfig, {
+    missing: `missing ${ADAPTER_CONFIG_FILE}: a PEFT adapter folder holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}`,
+    where: dir,
+  });
 }
 
 async function checkWeightsFile(dir: string): Promise<string> {

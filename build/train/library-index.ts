@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../io/read-json-file.js';
 import { TrainConfig } from './train-config.js';
 
 /**
@@ -44,3 +46,11 @@ export const LibraryIndex = z.strictObject({
   clusters: z.array(z.strictObject({ id: z.string(), tasks: z.array(z.string()), adapter: z.string(), metrics: AdapterMetrics })),
 });
 export type LibraryIndex = z.infer<typeof LibraryIndex>;
+
+/** `<dir>/library.json`, checked; errors name the file and field. */
+export function readLibraryIndex(libraryDir: string): Promise<LibraryIndex> {
+  return readJsonFile(join(libraryDir, LIBRARY_FILE), LibraryIndex, {
+    missing: `no ${LIBRARY_FILE}: pass a library folder that quiver train finished`,
+    where: libraryDir,
+  });
+}

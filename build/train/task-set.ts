@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { parseTaskJsonl, TaskSuite, type TaskExample } from '../../shared/task-data.js';
-import { formatZodError } from '../../shared/zod-error.js';
+import { readJsonFile } from '../io/read-json-file.js';
 
 export interface TaskSplits {
   train: TaskExample[];
@@ -64,15 +64,8 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 async function loadFamilies(dir: string): Promise<Map<string, string>> {
   const path = join(dir, 'suite.json');
   if (!(await exists(path))) return new Map();
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
-  }
-  const parsed = TaskSuite.safeParse(json);
-  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
-  return new Map(parsed.data.tasks.map((t) => [t.name, t.family]));
+  const suite = await readJsonFile(path, TaskSuite, { missing: 'cannot read suite.json' });
+  return new Map(suite.tasks.map((t) => [t.name, t.family]));
 }
 
 export async function loadTaskSet(dir: string): Promise<LoadedTask[]> {

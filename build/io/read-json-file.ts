@@ -1,0 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
+import { QuiverInputError } from '../../shared/errors.js';
+import { formatZodError } from '../../shared/zod-error.js';
+
+/**
+ * Reads a JSON file and checks it against a schema at the boundary. Every failure is a
+ * QuiverInputError naming the file (or `where`) and what is wrong: missing, not JSON, or the
+ * field paths the schema refused.
+ */
+export async function readJsonFile<S extends z.ZodType>(path: string, schema: S, opts: { missing: string; where?: string }): Promise<z.infer<S>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new QuiverInputError(opts.missing, opts.where ?? path);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
+  return parsed.data;
+}
