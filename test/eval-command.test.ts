@@ -78,6 +78,10 @@ describe('quiver eval (micro library)', () => {
       expect(base.loss).toBeCloseTo(t.metrics.baseTestLoss, 4);
     }
 
+    const md = await readFile(join(out, 'eval.md'), 'utf8');
+    for (const s of SYSTEM_IDS) expect(md).toContain(`| \`${s}\` |`);
+    for (const t of heldOut) expect(md).toContain(`| ${t} |`);
+
     const html = await readFile(join(out, 'report.html'), 'utf8');
     checkWellFormed(html);
     for (const s of SYSTEM_IDS) expect(html).toContain(`<code>${s}</code>`);

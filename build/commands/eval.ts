@@ -8,13 +8,14 @@ import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { formatDuration } from '../progress.js';
 import { EVAL_FILE } from '../eval/eval-report.js';
 import { isSystemId, SYSTEM_IDS, type SystemId } from '../eval/eval-systems.js';
-import { formatEvalTable } from '../eval/eval-table.js';
+import { formatEvalMarkdown, formatEvalTable } from '../eval/eval-table.js';
 import { renderReportHtml } from '../eval/report-html.js';
 import { runEval, type EvalRun } from '../eval/run-eval.js';
 import { HEATMAP_FILE } from './cluster.js';
 import { parseBackend } from './pretrain.js';
 
 export const REPORT_FILE = 'report.html';
+export const SUMMARY_FILE = 'eval.md';
 
 export interface EvalCommandOptions {
   out?: string;
@@ -50,7 +51,7 @@ function parseList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** `quiver eval`: scores the systems on the library's tasks and the held-out ones; writes eval.json and report.html. */
+/** `quiver eval`: scores the systems on the library's tasks and the held-out ones; writes eval.json, report.html and eval.md (the summary as Markdown). */
 export async function runEvalCommand(library: string, opts: EvalCommandOptions): Promise<EvalRun & { files: string[] }> {
   const libraryDir = resolve(library);
   const run = await runEval({
@@ -73,9 +74,10 @@ export async function runEvalCommand(library: string, opts: EvalCommandOptions):
     similaritySvg: await readOptional(join(libraryDir, 'clusters', HEATMAP_FILE)),
     clusters: libraryIndex.clusters ?? [],
   });
-  const files = [join(outDir, EVAL_FILE), join(outDir, REPORT_FILE)];
+  const files = [join(outDir, EVAL_FILE), join(outDir, REPORT_FILE), join(outDir, SUMMARY_FILE)];
   await writeFileAtomic(files[0]!, JSON.stringify(run.report, null, 2) + '\n');
   await writeFileAtomic(files[1]!, html);
+  await writeFileAtomic(files[2]!, formatEvalMarkdown(run.report) + '\n');
   return { ...run, files };
 }
 
@@ -85,7 +87,7 @@ export function registerEvalCommand(program: Command): void {
     .command('eval')
     .description(
       'Evaluate a trained library: base, μ-merges, Arrow per token (the paper) and per request (what the edge serves), MBC and the oracle, ' +
-        'on every training task\'s test split and on the held-out tasks. Prints the table; writes eval.json and report.html.',
+        'on every training task\'s test split and on the held-out tasks. Prints the table; writes eval.json, report.html and eval.md (the summary in Markdown).',
     )
     .argument('<library>', 'library folder (library.json, as quiver train writes it)')
     .option('-o, --out <dir>', 'output folder (default: <library>/eval)')
@@ -106,6 +108,6 @@ export function registerEvalCommand(program: Command): void {
       const perSystem = Object.entries(run.systemSeconds)
         .map(([s, sec]) => `${s} ${formatDuration(sec * 1000)}`)
         .join(', ');
-      process.stdout.write(`wrote ${run.files.join(' and ')} in ${formatDuration(run.seconds * 1000)} (work per system: ${perSystem})\n`);
+      process.stdout.write(`wrote ${run.files.join(', ')} in ${formatDuration(run.seconds * 1000)} (work per system: ${perSystem})\n`);
     });
 }

@@ -48,7 +48,7 @@ export function formatEvalTable(report: EvalReport): string {
   return out.join('\n');
 }
 
-/** The summary for the README: mean accuracy and loss per system and split, and routing accuracy. */
+/** The summary for the README: mean accuracy and loss per system and split, the held-out tasks one by one, and routing accuracy. */
 export function formatEvalMarkdown(report: EvalReport): string {
   const splits = SPLITS.filter((s) => report.tasks.some((t) => t.split === s));
   const cell = (split: string, system: string, key: 'accuracy' | 'loss') => {
@@ -62,5 +62,14 @@ export function formatEvalMarkdown(report: EvalReport): string {
     const own = r.ownFirst === null ? '' : `own adapter first ${pct(r.ownFirst)}%, `;
     return `- request-level routing, ${r.split} (${r.tasks} tasks): ${own}target family first ${pct(r.familyFirst)}%`;
   });
-  return [...lines, '', ...routing].join('\n');
+  // Held-out tasks one by one: the comparison the paper's table makes.
+  const held = report.tasks.filter((t) => t.split === 'held-out');
+  const heldTable: string[] = [];
+  if (held.length > 0) {
+    const systems = report.systems.map((s) => s.id).filter((s) => report.summary.some((x) => x.split === 'held-out' && x.system === s));
+    const acc = new Map(report.results.map((r) => [`${r.system}\u0000${r.task}`, r.accuracy]));
+    heldTable.push('', `| held-out task (acc %) | ${systems.map((s) => `\`${s}\``).join(' | ')} |`, `|---|${systems.map(() => '---:').join('|')}|`);
+    for (const t of held) heldTable.push(`| ${t.name} | ${systems.map((s) => pct(acc.get(`${s}\u0000${t.name}`) ?? Number.NaN)).join(' | ')} |`);
+  }
+  return [...lines, ...heldTable, '', ...routing].join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * Greedy decoding for a batch of prompts. There is no KV cache, so every new token is a forward
- * pass over the whole (right-padded) batch; rows that have ended leave the batch, and decoding
- * stops when none is left. Only the last real position of each row goes through the LM head.
+ * pass over the whole (right-padded) batch; rows that have ended (or that `stop` ends) leave the
+ * batch, and decoding stops when none is left. Only the last real position of each row goes through the LM head.
  */
 import * as tf from '@tensorflow/tfjs';
 import { rowsOf } from '../model/gather-rows.js';
@@ -14,6 +14,8 @@ export interface GenerateOptions {
   /** Tokens generated at most per prompt, <eos> included. */
   maxNewTokens: number;
   adapter: RowAdapter;
+  /** Ends row i early, given what it has generated so far (e.g. once it can no longer match a reference). */
+  stop?: (i: number, generated: readonly number[]) => boolean;
 }
 
 /** Per prompt, the generated ids without the final <eos>. */
@@ -48,7 +50,7 @@ export function greedyGenerate(model: LlamaModel, prompts: readonly (readonly nu
       if (token === opts.eosId) return;
       generated[i]!.push(token);
       seqs[i]!.push(token);
-      if (generated[i]!.length < opts.maxNewTokens && seqs[i]!.length < maxLen) still.push(i);
+      if (generated[i]!.length < opts.maxNewTokens && seqs[i]!.length < maxLen && !opts.stop?.(i, generated[i]!)) still.push(i);
     });
     active = still;
   }

@@ -43,11 +43,13 @@ export function routePrompts(model: LlamaModel, prompts: readonly (readonly numb
     const T = Math.max(...part.map((p) => p.length));
     const ids = new Int32Array(B * T).fill(padId);
     part.forEach((p, b) => ids.set(p, b * T));
-    // Module inputs, batch-major [B, T, dIn]; q, k and v read the same tensor, read once.
-    const hidden = tf.tidy(() => {
+    // Module inputs, batch-major [B, T, dIn]; q, k and v read the same tensor, read once. Not
+    // returned from tidy: tidy walks every element of a returned typed array.
+    let hidden: Float32Array[] = [];
+    tf.tidy(() => {
       const { captures } = model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: modules.map((m) => m.key) });
       const seen = new Map<tf.Tensor, Float32Array>();
-      return modules.map((m) => {
+      hidden = modules.map((m) => {
         const t = captures[m.key]!;
         if (!seen.has(t)) seen.set(t, t.dataSync() as Float32Array);
         return seen.get(t)!;

@@ -51,11 +51,12 @@ function taskTable(report: EvalReport, split: (typeof SPLITS)[number], key: 'acc
   const rows = tasks.map((t) => {
     const vs = systems.map((s) => value.get(`${s}\u0000${t.name}`) ?? Number.NaN);
     const best = vs.reduce((b, v) => (Number.isFinite(v) && (!Number.isFinite(b) || better(v, b)) ? v : b), Number.NaN);
+    const tie = vs.every((v) => v === best); // nothing to point out
     return [
       `${e(t.name)} <span class="fam">${e(t.family)}${t.multipleChoice ? ', MC' : ''}</span>`,
       ...vs.map((v) => {
         const text = key === 'accuracy' ? pct(v) : num(v);
-        return v === best ? `<b>${text}</b>` : text;
+        return v === best && !tie ? `<b>${text}</b>` : text;
       }),
     ];
   });

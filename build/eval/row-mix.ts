@@ -28,6 +28,8 @@ export class RowMix {
   private readonly r: number;
   private readonly groups = new Map<string, StackedModule[]>(); // "layer:group"
   private readonly expand: tf.Tensor2D; // [E, E·r]: 1 where a rank column belongs to expert e
+  private readonly sumExperts: tf.Tensor2D; // [E·r, r]: Σ over experts of each rank column (no reshape + sum)
+  private readonly tileExperts: tf.Tensor2D; // [r, E·r]: its transpose, copies r columns to every expert (no tile)
 
   constructor(modelConfig: LlamaConfig, experts: readonly ArrowExpert[]) {
     const first = experts[0];
@@ -42,6 +44,10 @@ export class RowMix {
     const expand = new Float32Array(E * E * r);
     for (let e = 0; e < E; e++) for (let k = 0; k < r; k++) expand[e * E * r + e * r + k] = 1;
     this.expand = tf.tensor2d(expand, [E, E * r]);
+    const sum = new Float32Array(E * r * r);
+    for (let e = 0; e < E; e++) for (let k = 0; k < r; k++) sum[(e * r + k) * r + k] = 1;
+    this.sumExperts = tf.tensor2d(sum, [E * r, r]);
+    this.tileExperts = tf.transpose(this.sumExperts);
     const byKey = experts.map((e) => new Map(e.modules.map((m) => [m.key, m])));
     for (const { key } of first.modules) {
       const parsed = parseModuleKey(key);
@@ -75,25 +81,31 @@ export class RowMix {
     if (weights.length !== batchSize * E) throw new RangeError(`row weights have ${weights.length} values, expected ${batchSize} × ${E}`);
     const w = tf.tensor2d(weights, [batchSize, E]);
     const wExpanded = tf.matMul(w, this.expand) as tf.Tensor2D; // [B, E·r]
-    const r = this.r;
-    const groups = this.groups;
+    const { groups, sumExperts, tileExperts } = this;
+    // Row t·B + b carries row b's weights: [T·B, E·r], made once per sequence length, not per module.
+    let rowW: tf.Tensor2D | null = null;
+    const rowWeights = (n: number): tf.Tensor2D => {
+      if (rowW?.shape[0] !== n) {
+        rowW?.dispose();
+        rowW = tf.keep(tf.tile(wExpanded, [n / batchSize, 1]));
+      }
+      return rowW;
+    };
     return {
       deltas(layer: number, group: ProjectionGroup, x: tf.Tensor2D): Partial<Record<ProjectionName, tf.Tensor2D>> | null {
         const modules = groups.get(`${layer}:${group}`);
         if (!modules) return null;
-        const n = x.shape[0];
-        const T = n / batchSize;
-        const rowW = tf.tile(wExpanded, [T, 1]); // [T·B, E·r]: row t·B + b carries row b's weights
+        const rw = rowWeights(x.shape[0]);
         const out: Partial<Record<ProjectionName, tf.Tensor2D>> = {};
         for (const m of modules) {
-          const u = tf.mul(tf.matMul(x, m.at), rowW); // [n, E·r]: w_e · A_e x
-          const aMix = tf.sum(tf.reshape(u, [n, E, r]), 1); // [n, r]: (Σ w A) x
-          out[m.name] = tf.matMul(tf.mul(tf.tile(aMix, [1, E]), rowW), m.b) as tf.Tensor2D; // (Σ w (α/r) B)(Σ w A) x
+          const aMix = tf.matMul(tf.mul(tf.matMul(x, m.at), rw), sumExperts); // [n, r]: (Σ w A) x
+          out[m.name] = tf.matMul(tf.mul(tf.matMul(aMix, tileExperts), rw), m.b) as tf.Tensor2D; // (Σ w (α/r) B)(Σ w A) x
         }
         return out;
       },
       dispose() {
         tf.dispose([w, wExpanded]);
+        rowW?.dispose();
       },
     };
   }
@@ -101,6 +113,6 @@ export class RowMix {
   dispose(): void {
     for (const g of this.groups.values()) for (const m of g) tf.dispose([m.at, m.b]);
     this.groups.clear();
-    this.expand.dispose();
+    tf.dispose([this.expand, this.sumExperts, this.tileExperts]);
   }
 }

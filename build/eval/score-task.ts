@@ -3,7 +3,7 @@
  *  - accuracy: a multiple-choice example (one with `options`) counts as right when its output is
  *    the option with the highest total log-likelihood of `option <eos>` after the prompt (ties: the
  *    first option); any other example when the greedy generation (up to <eos> or `maxNewTokens`)
- *    decodes to exactly its output;
+ *    decodes to exactly its output — a generation stops early once it cannot match any more;
  *  - loss: the mean per-token loss of `output <eos>` after the prompt over the task (token-weighted,
  *    as training reports test loss).
  * Prompts and answers are the bytes training saw (encode-examples.ts).
@@ -38,6 +38,15 @@ export interface TaskScore {
   samples: Sample[];
 }
 
+/**
+ * True when no continuation of `text` can decode to `output`: text is not a prefix of it. Decoding
+ * concatenates tokens, except that an unfinished UTF-8 sequence shows as U+FFFD until its last
+ * byte arrives, so such a text is not judged yet.
+ */
+export function cannotMatch(text: string, output: string): boolean {
+  return !text.endsWith('\uFFFD') && !output.startsWith(text);
+}
+
 export function scoreTask(model: LlamaModel, tokenizer: Tokenizer, examples: readonly TaskExample[], adapter: RowAdapter, opts: ScoreOptions): TaskScore {
   const padId = tokenizer.padId;
   if (padId === null) throw new RangeError('scoring batches need a pad token; the tokenizer has none');
@@ -67,11 +76,16 @@ export function scoreTask(model: LlamaModel, tokenizer: Tokenizer, examples: rea
   const open = examples.map((ex, row) => (ex.options ? -1 : row)).filter((row) => row >= 0);
   if (open.length > 0) {
     const prompts = open.map((row) => encodePrompt(tokenizer, examples[row]!.input, sep));
+    const shown = opts.samples ?? 3;
     const generated = greedyGenerate(model, prompts, {
       eosId: tokenizer.eosId,
       padId,
       maxNewTokens: opts.maxNewTokens,
       adapter: (rows) => adapter(rows.map((i) => open[i]!)),
+      // A row whose text has left the reference cannot match any more: stop it (the exact-match
+      // count is unchanged, most of the decoding of a weak system is saved). Rows kept as samples
+      // run to the end so the report shows what the system says.
+      stop: (i, ids) => open[i]! >= shown && cannotMatch(tokenizer.decode(ids), examples[open[i]!]!.output),
     });
     open.forEach((row, i) => (predictions[row] = tokenizer.decode(generated[i]!)));
   }
