@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parsePositiveInt, parsePositiveNumber } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
+import { readLibraryIndex } from '../train/library-index.js';
 import { formatDuration } from '../progress.js';
 import { EVAL_FILE } from '../eval/eval-report.js';
 import { isSystemId, SYSTEM_IDS, type SystemId } from '../eval/eval-systems.js';
@@ -69,10 +70,9 @@ export async function runEvalCommand(library: string, opts: EvalCommandOptions):
   const outDir = resolve(opts.out ?? join(libraryDir, 'eval'));
   await mkdir(outDir, { recursive: true });
   const readOptional = (p: string) => readFile(p, 'utf8').catch(() => null);
-  const libraryIndex = JSON.parse(await readFile(join(libraryDir, 'library.json'), 'utf8')) as { clusters?: Array<{ id: string; tasks: string[] }> };
   const html = renderReportHtml(run.report, {
     similaritySvg: await readOptional(join(libraryDir, 'clusters', HEATMAP_FILE)),
-    clusters: libraryIndex.clusters ?? [],
+    clusters: (await readLibraryIndex(libraryDir)).clusters,
   });
   const files = [join(outDir, EVAL_FILE), join(outDir, REPORT_FILE), join(outDir, SUMMARY_FILE)];
   await writeFileAtomic(files[0]!, JSON.stringify(run.report, null, 2) + '\n');

@@ -2,19 +2,16 @@
  * A trained library loaded for evaluation in one process: the base model, every private and MBC
  * adapter, and — built on first use, then kept — what each system puts on the model (eval-systems.ts).
  */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { decodeF16, encodeF16 } from '../../shared/half.js';
-import { QuiverInputError } from '../../shared/errors.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
-import { formatZodError } from '../../shared/zod-error.js';
 import { openPeftAdapter } from '../io/peft-adapter.js';
 import { ArrowRouter, arrowPrototypes, type ArrowExpert } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { AdapterDelta, LlamaModel } from '../model/llama.js';
 import { Lora, mergeLoras, type LoraModule } from '../model/lora.js';
 import { groupLayout, groupOf, parseModuleKey } from '../model/projections.js';
-import { LIBRARY_FILE, LibraryIndex } from '../train/library-index.js';
+import { readLibraryIndex, type LibraryIndex } from '../train/library-index.js';
 import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
 import type { PromptRouting, RoutedModule } from './prompt-routing.js';
@@ -30,20 +27,6 @@ interface AdapterSet {
   ids: string[];
   loras: Lora[];
   experts: ArrowExpert[];
-}
-
-/** library.json of a library folder, checked. */
-export async function readLibraryIndex(libraryDir: string): Promise<LibraryIndex> {
-  const path = join(libraryDir, LIBRARY_FILE);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new QuiverInputError(`cannot read the library index (${(err as Error).message.split('\n')[0]}); train a library with quiver train`, path);
-  }
-  const parsed = LibraryIndex.safeParse(json);
-  if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), path);
-  return parsed.data;
 }
 
 async function loadAdapters(libraryDir: string, entries: readonly { id: string; adapter: string }[], model: LlamaModel): Promise<AdapterSet> {

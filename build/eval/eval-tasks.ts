@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { parseTaskJsonl, TaskSuite, type TaskExample } from '../../shared/task-data.js';
-import { formatZodError } from '../../shared/zod-error.js';
+import { readJsonFile } from '../io/read-json-file.js';
 import type { LibraryIndex } from '../train/library-index.js';
 import { loadTaskSet } from '../train/task-set.js';
 
@@ -58,16 +58,10 @@ export async function loadEvalTasks(libraryDir: string, index: LibraryIndex, sou
     if (sources.suite !== undefined) throw new QuiverInputError('no such suite file', suitePath);
     return { tasks, suitePath: null, heldoutDir: null };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(suitePath, 'utf8'));
-  } catch (err) {
-    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, suitePath);
-  }
-  const suite = TaskSuite.safeParse(json);
-  if (!suite.success) throw new QuiverInputError(formatZodError(suite.error), suitePath);
+  const suite = await readJsonFile(suitePath, TaskSuite, { missing: 'cannot read the suite file' });
   const heldoutDir = sources.heldout !== undefined ? resolve(sources.heldout) : join(dirname(dirname(suitePath)), 'heldout');
-  for (const t of suite.data.tasks.filter((x) => x.heldOut)) {
+  for (const t of suite.tasks.filter((x) => x.heldOut)) {
+    if (tasks.some((x) => x.name === t.name)) throw new QuiverInputError(`held-out task "${t.name}" is also a training task of the library`, suitePath);
     const file = join(heldoutDir, t.name, 'test.jsonl');
     let text: string;
     try {
