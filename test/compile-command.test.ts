@@ -104,7 +104,7 @@ describe('quiver compile', () => {
     expect(info.irVersion).toBeLessThanOrEqual(8);
     expect([...info.opsets].every(([domain, v]) => domain === '' && v <= 18)).toBe(true);
     expect(await readFile(join(out, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(lib, index.base, 'tokenizer.json'), 'utf8'));
-    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toEqual({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>' });
+    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toEqual({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', model_max_length: 32 });
 
     // The same library compiles to the same bytes.
     const again = join(root, 'compiled-again');

@@ -16,7 +16,7 @@ import type { Embedder } from '../shared/router/embedder.js';
 import { arrowLogitsName, embedderOutputName, moduleInputSite, prototypesInputName } from '../shared/router/embedder-outputs.js';
 import { promptIds } from '../shared/router/prompt-ids.js';
 import { routeRequest } from '../shared/router/route-request.js';
-import { loadRouterTokenizer, tokenizerConfigFor } from '../shared/router/router-tokenizer.js';
+import { loadRouterTokenizer, routerWindow, tokenizerConfigFor } from '../shared/router/router-tokenizer.js';
 import { ByteTokenizer } from '../shared/tokenizer/byte-tokenizer.js';
 import { handWrittenBpeTokenizerJson } from './helpers/bpe-tokenizer-json.js';
 
@@ -93,12 +93,21 @@ describe('prompt ids and the compiled tokenizer', () => {
     expect(noBos.bosId).toBeNull();
     expect(noBos.eosId).toBe(0);
     expect(promptIds(noBos, 'hello')).toEqual(noBos.encode('hello '));
-    expect(loadRouterTokenizer(json, tokenizerConfigFor(noBos)).bosId).toBeNull();
+    expect(loadRouterTokenizer(json, tokenizerConfigFor(noBos, 64)).bosId).toBeNull();
     expect(loadRouterTokenizer(json, { bos_token: { content: '<|endoftext|>' } }).bosId).toBe(0);
     expect(() => loadRouterTokenizer(json, { bos_token: '<s>' })).toThrow(QuiverInputError);
     const bytes = new ByteTokenizer();
-    expect(tokenizerConfigFor(bytes)).toEqual({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>' });
-    expect(loadRouterTokenizer(bytes.toTokenizerJson(), tokenizerConfigFor(bytes)).bosId).toBe(bytes.bosId);
+    expect(tokenizerConfigFor(bytes, 96)).toEqual({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', model_max_length: 96 });
+    expect(loadRouterTokenizer(bytes.toTokenizerJson(), tokenizerConfigFor(bytes, 96)).bosId).toBe(bytes.bosId);
+  });
+
+  it('the window is tokenizer_config.json\'s model_max_length; none or HF\'s "no limit" is no window', () => {
+    expect(routerWindow({ model_max_length: 96 })).toBe(96);
+    expect(routerWindow({ bos_token: '<s>' })).toBeNull();
+    expect(routerWindow(null)).toBeNull();
+    expect(routerWindow({ model_max_length: 1e30 })).toBeNull();
+    expect(() => routerWindow({ model_max_length: 0 })).toThrow(/model_max_length/);
+    expect(() => routerWindow({ model_max_length: '96' })).toThrow(/model_max_length/);
   });
 });
 
@@ -124,7 +133,7 @@ describe('routeRequest', () => {
   const tokenizer = new ByteTokenizer();
 
   it('embeds the prompt ids, averages per-token weights over tokens and modules, keeps the top k', async () => {
-    const r = await routeRequest({ manifest, tokenizer, embedder }, 'hi');
+    const r = await routeRequest({ manifest, tokenizer, embedder, window: null }, 'hi');
     const ids = seen.at(-1)!;
     expect(ids).toEqual(encodePrompt(tokenizer, 'hi'));
     const logits = await embedder.run(ids);
@@ -137,13 +146,23 @@ describe('routeRequest', () => {
   });
 
   it('takes per-request overrides and a token cap; below the threshold it selects nothing', async () => {
-    const r = await routeRequest({ manifest, tokenizer, embedder }, 'a longer prompt', { topK: 3, maxTokens: 5, temperature: undefined });
+    const r = await routeRequest({ manifest, tokenizer, embedder, window: null }, 'a longer prompt', { topK: 3, maxTokens: 5, temperature: undefined });
     expect(seen.at(-1)).toHaveLength(5);
+    expect([r.tokens, r.promptTokens]).toEqual([5, encodePrompt(tokenizer, 'a longer prompt').length]);
     expect(r.routing).toEqual({ topK: 3, temperature: 1, threshold: 0 });
     expect(r.selected).toHaveLength(3);
-    const low = await routeRequest({ manifest, tokenizer, embedder }, 'x', { threshold: 0.99 });
+    const low = await routeRequest({ manifest, tokenizer, embedder, window: null }, 'x', { threshold: 0.99 });
     expect(low.belowThreshold).toBe(true);
     expect(low.selected).toEqual([]);
     expect(low.scores.reduce((a, s) => a + s.score, 0)).toBeCloseTo(1, 6);
+  });
+
+  it('routes a prompt longer than the window on its first window ids, and says how long it was', async () => {
+    const prompt = 'x'.repeat(40);
+    const r = await routeRequest({ manifest, tokenizer, embedder, window: 16 }, prompt);
+    expect(seen.at(-1)).toEqual(encodePrompt(tokenizer, prompt).slice(0, 16));
+    expect([r.tokens, r.promptTokens]).toEqual([16, 42]);
+    const capped = await routeRequest({ manifest, tokenizer, embedder, window: 16 }, prompt, { maxTokens: 4 });
+    expect(capped.tokens).toBe(4);
   });
 });

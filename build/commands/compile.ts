@@ -177,7 +177,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
       throw new Error(`the ONNX writer produced IR ${info.irVersion} with opsets ${JSON.stringify([...info.opsets])}; expected IR ${EMBEDDER_IR_VERSION}, opset ${EMBEDDER_OPSET}`);
     }
     const tokenizerJson = await readFile(join(basePath, TOKENIZER_FILE), 'utf8');
-    const tokenizerConfig = tokenizerConfigFor(tokenizer);
+    const tokenizerConfig = tokenizerConfigFor(tokenizer, config.maxPositionEmbeddings);
     checkRouterTokenizer(tokenizer, tokenizerJson, tokenizerConfig, join(basePath, TOKENIZER_FILE));
 
     const adapters: ManifestAdapter[] = records.map((r, i) => ({

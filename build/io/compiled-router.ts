@@ -1,27 +1,37 @@
 /**
- * A compiled folder (shared/router/compiled-folder.ts) opened for routing in Node: manifest,
- * tokenizer, and the ONNX embedder in onnxruntime-node, checked to belong together.
+ * A compiled folder (shared/router/compiled-folder.ts) opened for routing in Node: its files read
+ * from disk, then shared/router/compiled-library.ts checks that they belong together and opens
+ * the embedder in onnxruntime-node — the same opening the edge worker does with onnxruntime-web.
  */
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
-import { checkEmbedderHash, requireEmbedder } from '../../shared/router/compiled-folder.js';
-import type { RouterParts } from '../../shared/router/route-request.js';
-import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE } from '../../shared/router/router-tokenizer.js';
-import { createNodeEmbedder } from '../onnx/ort-node-embedder.js';
-import { readManifestFile } from './read-manifest.js';
+import { openCompiledLibrary, type CompiledLibrary } from '../../shared/router/compiled-library.js';
+import { EMBEDDER_FILE, requireEmbedder } from '../../shared/router/compiled-folder.js';
+import { decodeManifest } from '../../shared/manifest/manifest-codec.js';
+import { ortRuntime, type OrtModuleLike } from '../../shared/router/ort-runtime.js';
+import { ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE } from '../../shared/router/router-tokenizer.js';
+import { MANIFEST_FILE } from '../../shared/manifest/schema.js';
+import type { CompiledFiles } from '../../shared/router/compiled-library.js';
 
-export interface OpenRouter extends RouterParts {
+export interface OpenRouter extends CompiledLibrary {
   manifestPath: string;
-  release(): Promise<void>;
+}
+
+const MISSING = 'missing: a compiled folder holds manifest.safetensors, embedder.onnx, tokenizer.json and tokenizer_config.json';
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  const b = await readFile(path).catch(() => {
+    throw new QuiverInputError(MISSING, path);
+  });
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 async function readJson(path: string, optional: boolean): Promise<unknown> {
   const text = await readFile(path, 'utf8').catch(() => null);
   if (text === null) {
     if (optional) return null;
-    throw new QuiverInputError('missing: a compiled folder holds manifest.safetensors, embedder.onnx, tokenizer.json and tokenizer_config.json', path);
+    throw new QuiverInputError(MISSING, path);
   }
   try {
     return JSON.parse(text);
@@ -30,17 +40,27 @@ async function readJson(path: string, optional: boolean): Promise<unknown> {
   }
 }
 
-export async function openCompiledRouter(dirArg: string): Promise<OpenRouter> {
-  const st = await stat(dirArg).catch(() => null);
-  if (!st?.isDirectory()) throw new QuiverInputError('not a folder: pass the folder quiver compile wrote', dirArg);
-  const { path: manifestPath, manifest } = await readManifestFile(dirArg);
-  const ref = requireEmbedder(manifest, manifestPath);
-  const onnxPath = join(dirArg, ref.path);
-  const onnx = await readFile(onnxPath).catch(() => {
-    throw new QuiverInputError(`missing ${ref.path}, which the manifest names as its embedder`, dirArg);
+/** The four files of a compiled folder, as shared/router/compiled-library.ts takes them. */
+export async function readCompiledFiles(dir: string): Promise<CompiledFiles> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new QuiverInputError('not a folder: pass the folder quiver compile wrote', dir);
+  const manifest = await readBytes(join(dir, MANIFEST_FILE));
+  const embedder = await readBytes(join(dir, EMBEDDER_FILE)).catch(async (err: unknown) => {
+    // An import-only manifest has no embedder: say that, not merely that a file is missing.
+    requireEmbedder(await decodeManifest(manifest, join(dir, MANIFEST_FILE)), join(dir, MANIFEST_FILE));
+    throw err;
   });
-  checkEmbedderHash(ref, createHash('sha256').update(onnx).digest('hex'), onnxPath);
-  const tokenizer = loadRouterTokenizer(await readJson(join(dirArg, ROUTER_TOKENIZER_FILE), false), await readJson(join(dirArg, ROUTER_TOKENIZER_CONFIG_FILE), true), join(dirArg, ROUTER_TOKENIZER_FILE));
-  const { embedder, release } = await createNodeEmbedder(new Uint8Array(onnx.buffer, onnx.byteOffset, onnx.byteLength), manifest, onnxPath);
-  return { manifest, tokenizer, embedder, manifestPath, release };
+  return {
+    manifest,
+    embedder,
+    tokenizerJson: await readJson(join(dir, ROUTER_TOKENIZER_FILE), false),
+    tokenizerConfig: await readJson(join(dir, ROUTER_TOKENIZER_CONFIG_FILE), true),
+  };
+}
+
+export async function openCompiledRouter(dir: string): Promise<OpenRouter> {
+  const files = await readCompiledFiles(dir);
+  const ort = (await import('onnxruntime-node')) as unknown as OrtModuleLike;
+  const library = await openCompiledLibrary(files, ortRuntime(ort), dir);
+  return { ...library, manifestPath: join(dir, MANIFEST_FILE) };
 }

@@ -15,6 +15,12 @@ export interface RouterParts {
   manifest: Manifest;
   tokenizer: Tokenizer;
   embedder: Embedder;
+  /**
+   * The embedder's window in tokens (the base model's context, `model_max_length` of the compiled
+   * folder's tokenizer_config.json): a longer prompt is routed on its first `window` ids — <bos>
+   * and the start of the input, where a task states what it asks — never refused. null: no limit.
+   */
+  window: number | null;
 }
 
 /** Overrides of the manifest's routing defaults for one request. */
@@ -24,8 +30,10 @@ export interface RouteOptions extends Partial<RoutingDefaults> {
 }
 
 export interface RouteResult {
-  /** Prompt tokens routed on (after `maxTokens`). */
+  /** Prompt tokens routed on (after the window and `maxTokens`). */
   tokens: number;
+  /** Prompt tokens before the window: more than `tokens` when the prompt was cut. */
+  promptTokens: number;
   /** The routing actually applied (manifest defaults with the overrides). */
   routing: RoutingDefaults;
   /** Every adapter's aggregated weight, in manifest order; they sum to 1. */
@@ -37,7 +45,7 @@ export interface RouteResult {
 }
 
 /** The routing math on Arrow logits already computed (per module key, row-major [tokens, adapters]). */
-export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, ArrayLike<number>>, tokens: number, routing: RoutingDefaults): Omit<RouteResult, 'tokens' | 'routing'> {
+export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, ArrayLike<number>>, tokens: number, routing: RoutingDefaults): Omit<RouteResult, 'tokens' | 'promptTokens' | 'routing'> {
   const { adapters, modules } = manifest.metadata;
   const perModule = modules.map((m) => {
     const z = logits.get(m.key);
@@ -56,13 +64,11 @@ export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, Arra
 export async function routeRequest(parts: RouterParts, prompt: string, options: RouteOptions = {}): Promise<RouteResult> {
   const { maxTokens, ...overrides } = options;
   const routing: RoutingDefaults = { ...parts.manifest.metadata.routing, ...definedOnly(overrides) };
-  let ids = promptIds(parts.tokenizer, prompt);
-  if (maxTokens !== undefined) {
-    if (!(maxTokens >= 1)) throw new RangeError(`maxTokens must be >= 1, got ${maxTokens}`);
-    ids = ids.slice(0, maxTokens);
-  }
+  const all = promptIds(parts.tokenizer, prompt);
+  if (maxTokens !== undefined && !(maxTokens >= 1)) throw new RangeError(`maxTokens must be >= 1, got ${maxTokens}`);
+  const ids = all.slice(0, Math.min(maxTokens ?? Infinity, parts.window ?? Infinity));
   const logits = await parts.embedder.run(ids);
-  return { tokens: ids.length, routing, ...routeLogits(parts.manifest, logits, ids.length, routing) };
+  return { tokens: ids.length, promptTokens: all.length, routing, ...routeLogits(parts.manifest, logits, ids.length, routing) };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

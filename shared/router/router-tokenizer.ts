@@ -13,10 +13,24 @@ export const ROUTER_TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-/** `tokenizer_config.json` for `tokenizer`: its special tokens by content (HF's form). */
-export function tokenizerConfigFor(tokenizer: Tokenizer): Record<string, string | null> {
+/**
+ * `tokenizer_config.json` for `tokenizer`: its special tokens by content and the model's context
+ * as `model_max_length` (Hugging Face's form; the router's window).
+ */
+export function tokenizerConfigFor(tokenizer: Tokenizer, modelMaxLength: number): Record<string, string | number | null> {
   const content = (id: number | null): string | null => (id === null ? null : tokenizer.decode([id]));
-  return { bos_token: content(tokenizer.bosId), eos_token: content(tokenizer.eosId), pad_token: content(tokenizer.padId) };
+  return { bos_token: content(tokenizer.bosId), eos_token: content(tokenizer.eosId), pad_token: content(tokenizer.padId), model_max_length: modelMaxLength };
+}
+
+/**
+ * The router's window from a parsed tokenizer_config.json: its `model_max_length`, or null where
+ * it has none or Hugging Face's "no limit" (a huge number such as 1e30).
+ */
+export function routerWindow(tokenizerConfig: unknown, where = ROUTER_TOKENIZER_CONFIG_FILE): number | null {
+  if (!isRecord(tokenizerConfig) || tokenizerConfig.model_max_length === undefined || tokenizerConfig.model_max_length === null) return null;
+  const n = tokenizerConfig.model_max_length;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new QuiverInputError(`"model_max_length" must be a positive integer, got ${JSON.stringify(n)}`, where);
+  return n > 1e9 ? null : n;
 }
 
 /** Special ids named by `config` (contents looked up among tokenizer.json's added tokens). */
