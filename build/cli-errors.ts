@@ -1,12 +1,11 @@
+import { CommanderError } from 'commander';
 import { QuiverInputError } from '../shared/errors.js';
 
-/** Exit codes: 2 for input the user can fix, 1 for anything else (a bug or the machine). */
+/** Exit codes: 0 for --help and --version, 2 for input or usage the user can fix, 1 for anything else (a bug or the machine). */
 export function reportCliError(err: unknown): number {
-  if (err instanceof QuiverInputError) {
-    process.stderr.write(`quiver: ${err.message}\n`);
-    return 2;
-  }
-  if (err instanceof Error && err.name === 'CliUsageError') {
+  // Commander's successful exits (--help, --version) carry exit code 0.
+  if (err instanceof CommanderError && err.exitCode === 0) return 0;
+  if (err instanceof QuiverInputError || err instanceof CliUsageError) {
     process.stderr.write(`quiver: ${err.message}\n`);
     return 2;
   }
@@ -14,7 +13,7 @@ export function reportCliError(err: unknown): number {
   return 1;
 }
 
-/** A wrong combination of options: reported like commander's own usage errors. */
+/** A wrong command line or combination of options (build/cli-usage.ts): exit 2, like bad input. */
 export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
 }

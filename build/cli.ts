@@ -1,8 +1,3 @@
-import { reportCliError } from './cli-errors.js';
-import { createProgram } from './program.js';
+import { runQuiver } from './run-quiver.js';
 
-try {
-  await createProgram().parseAsync(process.argv);
-} catch (err) {
-  process.exitCode = reportCliError(err);
-}
+process.exitCode = await runQuiver(process.argv, 'node');

@@ -9,12 +9,14 @@ import { registerRouteCommand } from './commands/route.js';
 import { registerTrainCommand } from './commands/train.js';
 import { QUIVER_VERSION } from './version.js';
 
-/** The `quiver` command tree. A fresh program each call, so tests can run commands in-process. */
+/**
+ * The `quiver` command tree. A fresh program each call, so tests can run commands in-process;
+ * build/run-quiver.ts adds the usage conventions (build/cli-usage.ts) to the finished tree.
+ */
 export function createProgram(): Command {
   const program = new Command('quiver')
     .description('Build a library of LoRA adapters and route requests to them with Arrow.')
     .version(QUIVER_VERSION)
-    .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerImportCommand(program);
   registerInspectCommand(program);

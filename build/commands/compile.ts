@@ -5,14 +5,14 @@ import { join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { QuiverInputError } from '../../shared/errors.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../shared/manifest/manifest-codec.js';
-import { DEFAULT_ROUTING, MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
 import { COMPILED_FILES, EMBEDDER_FILE } from '../../shared/router/compiled-folder.js';
 import { embedderOutputName } from '../../shared/router/embedder-outputs.js';
 import { promptIds } from '../../shared/router/prompt-ids.js';
 import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE, tokenizerConfigFor } from '../../shared/router/router-tokenizer.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
-import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
+import { addManifestRoutingOptions, parsePositiveInt } from '../cli-options.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
 import { loadCheckpoint, TOKENIZER_FILE } from '../model/checkpoint.js';
@@ -244,7 +244,7 @@ export function formatCompileSummary(s: CompileSummary): string {
 }
 
 export function registerCompileCommand(program: Command): void {
-  program
+  const command = program
     .command('compile')
     .description(
       'Compile a trained library for the edge: Arrow prototypes of its adapters (manifest.safetensors), the base model\'s first layers as an ONNX embedder ' +
@@ -254,10 +254,8 @@ export function registerCompileCommand(program: Command): void {
     .requiredOption('-o, --out <dir>', 'output folder (replaced as a whole; it must hold nothing else)')
     .option('--layers <L>', 'run only the first L decoder layers at the edge; prototypes of later layers are left out (default: up to the last routed layer)', parsePositiveInt)
     .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, 'private' as AdapterPool)
-    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, 'f32' as WeightDtype)
-    .option('--top-k <k>', 'default number of adapters per request', parsePositiveInt, DEFAULT_ROUTING.topK)
-    .option('--temperature <t>', 'default softmax temperature over kept Arrow logits', parsePositiveNumber, DEFAULT_ROUTING.temperature)
-    .option('--threshold <w>', 'default: below this best routing weight, use the base model (0 = never)', parseUnitInterval, DEFAULT_ROUTING.threshold)
+    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, 'f32' as WeightDtype);
+  addManifestRoutingOptions(command)
     .option('--backend <name>', `TensorFlow.js backend for the check against the model (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')
     .action(async (library: string, opts: CompileOptions) => {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -98,7 +98,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--top-k <k>', 'Arrow: adapters kept per token, and merged per request by private-req-topk', parsePositiveInt, d.topK)
     .option('--temperature <t>', 'Arrow: softmax temperature over the kept logits', parsePositiveNumber, d.temperature)
     .option('--max-new-tokens <n>', 'greedy generation stops at <eos> or after this many tokens', parsePositiveInt, d.maxNewTokens)
-    .option('--systems <list>', `comma-separated systems to run (default: all: ${SYSTEM_IDS.join(', ')})`, parseSystems, [...SYSTEM_IDS])
+    .addOption(new Option('--systems <list>', `comma-separated systems to run, of ${SYSTEM_IDS.join(', ')}`).argParser(parseSystems).default([...SYSTEM_IDS], 'all'))
     .option('--tasks <list>', 'comma-separated tasks to score (default: all)', parseList)
     .option('--backend <name>', `force a TensorFlow.js backend (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { encodeManifest } from '../../shared/manifest/manifest-codec.js';
-import { DEFAULT_ROUTING, MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
 import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
-import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
+import { addManifestRoutingOptions } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { expandAdapterDirs } from '../io/adapter-dirs.js';
 import { formatDuration } from '../progress.js';
@@ -61,17 +61,15 @@ export async function runImport(dirArgs: string[], opts: ImportOptions): Promise
 }
 
 export function registerImportCommand(program: Command): void {
-  program
+  const command = program
     .command('import')
     .description(
       'Compute Arrow prototypes for PEFT LoRA adapters trained elsewhere and write a routing manifest (no training). ' +
         'Each <adapter-dir> is a PEFT folder (adapter_config.json + adapter_model.safetensors), or a folder whose subfolders are.',
     )
     .argument('<adapter-dir...>', 'PEFT adapter folders; the folder name becomes the adapter id')
-    .requiredOption('-o, --out <dir>', `output folder; the manifest is written to <dir>/${MANIFEST_FILE}`)
-    .option('--top-k <k>', 'default number of adapters per request', parsePositiveInt, DEFAULT_ROUTING.topK)
-    .option('--temperature <t>', 'default softmax temperature over kept Arrow logits', parsePositiveNumber, DEFAULT_ROUTING.temperature)
-    .option('--threshold <w>', 'default: below this best routing weight, use the base model (0 = never)', parseUnitInterval, DEFAULT_ROUTING.threshold)
+    .requiredOption('-o, --out <dir>', `output folder; the manifest is written to <dir>/${MANIFEST_FILE}`);
+  addManifestRoutingOptions(command)
     .option('-q, --quiet', 'no progress lines')
     .action(async (dirs: string[], opts: ImportOptions) => {
       const s = await runImport(dirs, opts);

@@ -1,8 +1,7 @@
 import { vi } from 'vitest';
-import { reportCliError } from '../../build/cli-errors.js';
-import { createProgram } from '../../build/program.js';
+import { runQuiver } from '../../build/run-quiver.js';
 
-/** Runs `quiver <args>` in-process like bin/quiver.js does; captures stdout, stderr and exit code. */
+/** Runs `quiver <args>` in-process, as bin/quiver.js does (runQuiver); captures stdout, stderr and the exit code. */
 export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
@@ -14,22 +13,11 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     stderr += String(s);
     return true;
   });
-  let code = 0;
   try {
-    const program = createProgram();
-    program.exitOverride();
-    program.commands.forEach((c) => c.exitOverride());
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    const commanderCode = (e as { exitCode?: number; code?: string }).code;
-    if (typeof commanderCode === 'string' && commanderCode.startsWith('commander.')) {
-      code = (e as { exitCode: number }).exitCode;
-    } else {
-      code = reportCliError(e);
-    }
+    const code = await runQuiver(args, 'user');
+    return { code, stdout, stderr };
   } finally {
     out.mockRestore();
     err.mockRestore();
   }
-  return { code, stdout, stderr };
 }
