@@ -4,7 +4,8 @@ import { QuiverInputError } from './errors.js';
 /**
  * Task data: one example per JSONL line, `{"input": "...", "output": "..."}`, with
  * `"options": [...]` for a multiple-choice task (then `output` is one of them). Pure: the
- * caller reads the file, so this runs in Node and in workerd alike.
+ * caller reads the file (as strict UTF-8: shared/utf8-text.ts), so this runs in Node and in
+ * workerd alike.
  */
 
 const FIELDS = ['input', 'output', 'options'] as const;
@@ -67,10 +68,17 @@ export const TaskExample = z
 export type TaskExample = z.infer<typeof TaskExample>;
 
 /**
- * Parses a task's JSONL text. Blank lines are skipped. Throws QuiverInputError naming
- * `source:line` (1-based) and what is wrong; a file with no example is refused too.
+ * A rule an example must also meet, beyond the schema, that depends on who reads it (e.g. that it
+ * fits a model's context): the reason it is refused, or null.
  */
-export function parseTaskJsonl(text: string, source: string): TaskExample[] {
+export type ExampleCheck = (example: TaskExample) => string | null;
+
+/**
+ * Parses a task's JSONL text. Blank lines are skipped. Throws QuiverInputError naming
+ * `source:line` (1-based) and what is wrong — the schema's complaint or `check`'s; a file with
+ * no example is refused too.
+ */
+export function parseTaskJsonl(text: string, source: string, check?: ExampleCheck): TaskExample[] {
   const examples: TaskExample[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -85,6 +93,8 @@ export function parseTaskJsonl(text: string, source: string): TaskExample[] {
     }
     const result = TaskExample.safeParse(value);
     if (!result.success) throw new QuiverInputError(result.error.issues.map(describeIssue).join('; '), where);
+    const refused = check?.(result.data);
+    if (refused) throw new QuiverInputError(refused, where);
     examples.push(result.data);
   }
   if (examples.length === 0) {

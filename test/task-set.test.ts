@@ -43,6 +43,22 @@ describe('loadTaskSet', () => {
     await expect(loadTaskSet(root)).rejects.toThrow(/bad.jsonl:1: /);
   });
 
+  it('refuses a line that is not UTF-8 and an example the caller\'s check refuses, by file and line', async () => {
+    const root = await tempDir();
+    await mkdir(join(root, 'words'));
+    await writeFile(join(root, 'words', 'valid.jsonl'), lines(2, 'v'));
+    const file = join(root, 'words', 'train.jsonl');
+    const ok = lines(3, 'w');
+    await writeFile(file, Buffer.concat([Buffer.from(ok), Buffer.from('{"input": "na'), Buffer.from([0xef, 0xbb]), Buffer.from('ve", "output": "x"}\n')]));
+    await expect(loadTaskSet(root)).rejects.toThrow(/train.jsonl:4: not valid UTF-8/);
+    await writeFile(file, `\ufeff${ok}{"input": "naïve", "output": "x"}\n`); // a BOM and real UTF-8 are fine
+    const [task] = await loadTaskSet(root);
+    const all = [...task!.splits.train, ...task!.splits.test];
+    expect(all.map((x) => x.input).sort()).toEqual(['naïve', 'w 0', 'w 1', 'w 2']);
+    const check = (ex: { input: string }) => (ex.input === 'naïve' ? 'too long' : null);
+    await expect(loadTaskSet(root, { check })).rejects.toThrow(/train.jsonl:4: too long/);
+  });
+
   it('reads the shipped suite with its families', async () => {
     const tasks = await loadTaskSet('data/tasks');
     expect(tasks.length).toBeGreaterThanOrEqual(24);

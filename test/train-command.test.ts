@@ -4,6 +4,7 @@
  * trainer, only smaller.
  */
 import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openPeftAdapter } from '../build/io/peft-adapter.js';
@@ -134,15 +135,25 @@ describe('quiver train: shards, worker processes, bad input', () => {
     expect(index.tasks).toHaveLength(3);
   }, 240_000);
 
-  it('names the file and line of a bad task example, and trains nothing', async () => {
+  it('names the file and line of a bad task example, and leaves no output folder', async () => {
     const root = await tempDir();
     const tasksDir = join(root, 'tasks');
     await microBase(root, tasksDir);
-    await writeFile(join(tasksDir, 'broken.jsonl'), '{"input": "a", "output": "b"}\n{"input": "a"}\n');
-    const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', join(root, 'lib'), ...MICRO_TRAIN]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/broken.jsonl:2: .*output/);
-    await expect(readdir(join(root, 'lib', 'private'))).rejects.toThrow();
+    const good = (i: number) => JSON.stringify({ input: `in ${i}`, output: `out ${i}` });
+    const cases: Array<[string, Uint8Array | string, RegExp]> = [
+      ['broken.jsonl', '{"input": "a", "output": "b"}\n{"input": "a"}\n', /broken.jsonl:2: .*output/],
+      // 0xE9 alone is Latin-1 "é", not UTF-8: it would have been read as U+FFFD and trained on.
+      ['latin1.jsonl', Buffer.concat([Buffer.from(`${good(1)}\n${good(2)}\n{"input": "caf`), Buffer.from([0xe9]), Buffer.from('", "output": "x"}\n')]), /latin1.jsonl:3: not valid UTF-8/],
+      // The micro base's context is 32 tokens; a single-file task is hash-split, so only the line number can name the example.
+      ['long.jsonl', `${good(1)}\n${good(2)}\n${good(3)}\n${JSON.stringify({ input: 'x'.repeat(40), output: 'y' })}\n`, /long.jsonl:4: the example is 44 tokens \(prompt 42 \+ answer 2\), more than the model's context of 32/],
+    ];
+    for (const [file, content, message] of cases) {
+      await writeFile(join(tasksDir, file), content);
+      const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', join(root, 'lib'), ...MICRO_TRAIN]);
+      expect([res.code, res.stderr]).toEqual([2, expect.stringMatching(message)]);
+      expect(existsSync(join(root, 'lib'))).toBe(false);
+      await rm(join(tasksDir, file));
+    }
   }, 60_000);
 });
 
@@ -169,7 +180,6 @@ describe('quiver train after a kill', () => {
     expect((await runCli(['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), '--backend', 'wasm', ...MICRO_BASE, '--steps', '2'])).code).toBe(0);
     const out = join(root, 'lib');
     const { spawn, execFileSync } = await import('node:child_process');
-    const { existsSync } = await import('node:fs');
     const args = ['bin/quiver.js', 'train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, '--epochs', '40', '--batch-size', '7', '--lr', '0.01', '--eval-every', '1000', '--k', '2', '-j', '2', '-q', '--backend', 'wasm'];
     const parent = spawn(process.execPath, args, { stdio: 'ignore' });
     const exited = new Promise((r) => parent.once('exit', r));

@@ -16,6 +16,7 @@ import { baseCheckpointHash, mbcJobs, privateJobs, taskDataHash, type PlanContex
 import { runAdapterJobs } from '../train/run-jobs.js';
 import { inShard, parseShard, type Shard } from '../train/shard.js';
 import { loadTaskSet } from '../train/task-set.js';
+import { fitsContext } from '../train/encode-examples.js';
 import { TrainConfig } from '../train/train-config.js';
 import { runCluster } from './cluster.js';
 import { parseBackend } from './pretrain.js';
@@ -96,7 +97,8 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
   const base = await loadCheckpoint(baseDir);
   const baseModel = typeof base.hfConfig._name_or_path === 'string' && base.hfConfig._name_or_path ? base.hfConfig._name_or_path : baseDir;
   base.model.dispose();
-  const tasks = await loadTaskSet(tasksDir);
+  // Every example must fit the base model's context; one that does not is refused by file and line.
+  const tasks = await loadTaskSet(tasksDir, { check: fitsContext(base.tokenizer, base.config.maxPositionEmbeddings) });
   const ctx: PlanContext = {
     baseDir,
     tasksDir,

@@ -1,20 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { QuiverInputError } from '../../shared/errors.js';
+import { decodeUtf8Text } from '../../shared/utf8-text.js';
 import { formatZodError } from '../../shared/zod-error.js';
 
 /**
  * Reads a JSON file and checks it against a schema at the boundary. Every failure is a
- * QuiverInputError naming the file (or `where`) and what is wrong: missing, not JSON, or the
- * field paths the schema refused.
+ * QuiverInputError naming the file (or `where`) and what is wrong: missing, not UTF-8, not JSON, or
+ * the field paths the schema refused.
  */
 export async function readJsonFile<S extends z.ZodType>(path: string, schema: S, opts: { missing: string; where?: string }): Promise<z.infer<S>> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch {
     throw new QuiverInputError(opts.missing, opts.where ?? path);
   }
+  const text = decodeUtf8Text(bytes, path);
   let json: unknown;
   try {
     json = JSON.parse(text);

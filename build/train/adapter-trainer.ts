@@ -12,7 +12,8 @@ import { selectBackend } from '../model/backend.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { Lora, type LoraModule } from '../model/lora.js';
 import { ADAPTER_META_FILE, type AdapterJob, type AdapterMeta, type JobProgress } from './adapter-job.js';
-import { encodeExamples, type EncodedExample } from './encode-examples.js';
+import type { TaskExample } from '../../shared/task-data.js';
+import { encodeExample, fitsContext, type EncodedExample } from './encode-examples.js';
 import { StepTrainer } from './step-trainer.js';
 import { promptAnswerBatch, type TrainBatch } from './train-batch.js';
 import { loadTaskSet } from './task-set.js';
@@ -44,19 +45,20 @@ export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgre
   try {
     if (tokenizer.padId === null) throw new QuiverInputError('the base tokenizer has no pad token; training batches need one', job.baseDir);
     const padId = tokenizer.padId;
-    const all = new Map((await loadTaskSet(job.tasksDir)).map((t) => [t.name, t]));
-    const maxLen = model.config.maxPositionEmbeddings;
+    // quiver train checked every example fits before starting the jobs; checked again, as the files may have changed since.
+    const all = new Map((await loadTaskSet(job.tasksDir, { check: fitsContext(tokenizer, model.config.maxPositionEmbeddings) })).map((t) => [t.name, t]));
     const c = job.config;
+    const encode = (examples: readonly TaskExample[]) => examples.map((ex) => encodeExample(tokenizer, ex));
     const train: EncodedExample[] = [];
     const valid: EncodedExample[] = [];
     const tests = new Map<string, EncodedExample[]>();
     for (const name of job.tasks) {
       const t = all.get(name);
       if (!t) throw new QuiverInputError(`task "${name}" is not in the task folder`, job.tasksDir);
-      train.push(...encodeExamples(tokenizer, t.splits.train, maxLen, `${job.tasksDir}/${name} (train)`));
+      train.push(...encode(t.splits.train));
       // Validation is capped per task so a cluster's early stopping weighs its tasks equally.
-      valid.push(...encodeExamples(tokenizer, t.splits.valid.slice(0, c.evalExamples), maxLen, `${job.tasksDir}/${name} (valid)`));
-      tests.set(name, encodeExamples(tokenizer, t.splits.test, maxLen, `${job.tasksDir}/${name} (test)`));
+      valid.push(...encode(t.splits.valid.slice(0, c.evalExamples)));
+      tests.set(name, encode(t.splits.test));
     }
     const stepsPerEpoch = Math.ceil(train.length / c.batchSize);
     const totalSteps = Math.max(1, Math.min(c.maxSteps, Math.round(c.epochs * stepsPerEpoch)));

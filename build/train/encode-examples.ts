@@ -3,9 +3,8 @@
  * is on the answer (the paper trains on targets only); generation starts after the prompt and
  * stops at <eos>. One function, so training, evaluation and routing see the same bytes.
  */
-import { QuiverInputError } from '../../shared/errors.js';
 import { PROMPT_SEPARATOR, promptIds } from '../../shared/router/prompt-ids.js';
-import type { TaskExample } from '../../shared/task-data.js';
+import type { ExampleCheck, TaskExample } from '../../shared/task-data.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 
 /** Between input and output: what the default suite uses (data/tasks/suite.json `separator`). */
@@ -27,12 +26,14 @@ export function encodeExample(tokenizer: Tokenizer, ex: TaskExample, separator =
   return { prompt: encodePrompt(tokenizer, ex.input, separator), answer };
 }
 
-/** Encodes and checks every example fits the model's context; `where` names the task in errors. */
-export function encodeExamples(tokenizer: Tokenizer, examples: readonly TaskExample[], maxLen: number, where: string, separator = DEFAULT_SEPARATOR): EncodedExample[] {
-  return examples.map((ex, i) => {
+/**
+ * The rule that an example fits a model of context `maxLen` (prompt and answer together), for
+ * loadTaskSet: a too-long example is refused naming its file and line before any training.
+ */
+export function fitsContext(tokenizer: Tokenizer, maxLen: number, separator = DEFAULT_SEPARATOR): ExampleCheck {
+  return (ex) => {
     const e = encodeExample(tokenizer, ex, separator);
-    if (e.prompt.length + e.answer.length > maxLen)
-      throw new QuiverInputError(`example ${i + 1} is ${e.prompt.length + e.answer.length} tokens, more than the model's context of ${maxLen}`, where);
-    return e;
-  });
+    const n = e.prompt.length + e.answer.length;
+    return n > maxLen ? `the example is ${n} tokens (prompt ${e.prompt.length} + answer ${e.answer.length}), more than the model's context of ${maxLen}` : null;
+  };
 }

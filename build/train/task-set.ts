@@ -3,12 +3,14 @@
  *   <dir>/<task>/train.jsonl (+ valid.jsonl, test.jsonl)   explicit splits (the default suite)
  *   <dir>/<task>.jsonl                                     one file, split 80/10/10 by a hash of the input
  * A missing valid or test split is carved out of train the same way. `<dir>/suite.json`, when
- * present, gives each task's family. Every line is checked; errors name the file and the line.
+ * present, gives each task's family. Every line is checked (valid UTF-8, the example schema, and the
+ * caller's rule, e.g. that it fits the model); errors name the file and the line.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
-import { parseTaskJsonl, TaskSuite, type TaskExample } from '../../shared/task-data.js';
+import { parseTaskJsonl, TaskSuite, type ExampleCheck, type TaskExample } from '../../shared/task-data.js';
+import { decodeUtf8Text } from '../../shared/utf8-text.js';
 import { readJsonFile } from '../io/read-json-file.js';
 
 export interface TaskSplits {
@@ -55,8 +57,9 @@ export function hashSplit(examples: TaskExample[], fractions: { valid: number; t
   return out;
 }
 
-async function readJsonl(path: string): Promise<TaskExample[]> {
-  return parseTaskJsonl(await readFile(path, 'utf8'), path);
+/** One task file's examples: strict UTF-8, every line checked (and by `check`); errors name file:line. */
+export async function readTaskJsonl(path: string, check?: ExampleCheck): Promise<TaskExample[]> {
+  return parseTaskJsonl(decodeUtf8Text(await readFile(path), path), path, check);
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -68,7 +71,13 @@ async function loadFamilies(dir: string): Promise<Map<string, string>> {
   return new Map(suite.tasks.map((t) => [t.name, t.family]));
 }
 
-export async function loadTaskSet(dir: string): Promise<LoadedTask[]> {
+export interface LoadTaskSetOptions {
+  /** A rule every example must meet too, e.g. fitsContext (build/train/encode-examples.ts). */
+  check?: ExampleCheck;
+}
+
+export async function loadTaskSet(dir: string, opts: LoadTaskSetOptions = {}): Promise<LoadedTask[]> {
+  const readJsonl = (path: string) => readTaskJsonl(path, opts.check);
   const st = await stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new QuiverInputError('no such task folder', dir);
   const families = await loadFamilies(dir);
