@@ -1,4 +1,4 @@
-import type { ManifestBucket } from '../../edge/manifest-store.js';
+import type { ManifestBucket } from '../../edge/library-store.js';
 
 /** An in-memory stand-in for an R2 bucket binding (the platform service, not our code). */
 export class MemoryBucket implements ManifestBucket {
