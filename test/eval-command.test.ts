@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,41 @@ describe('quiver eval (micro library)', () => {
       await rm(profile, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('--heldout takes its tasks from the folder (<task>.jsonl or <task>/test.jsonl); suite.json only adds families', async () => {
+    const custom = join(root, 'custom-heldout');
+    const rows = (prefix: string) => ['apple', 'river', 'stone'].map((w) => JSON.stringify({ input: `${prefix} ${w}:`, output: w[0] })).join('\n') + '\n';
+    await mkdir(join(custom, 'longer-word-qa'), { recursive: true });
+    await mkdir(join(custom, 'initial-of'), { recursive: true });
+    await writeFile(join(custom, 'longer-word-qa', 'test.jsonl'), rows('Which is longer,')); // listed in the suite
+    await writeFile(join(custom, 'initial-of', 'test.jsonl'), rows('Initial of'));
+    await writeFile(join(custom, 'first-char.jsonl'), rows('First char of'));
+    const heldOut = async (out: string) => {
+      const res = await runCli(['eval', lib, '--out', join(root, out), '--heldout', custom, '-j', '1', '--backend', 'wasm', '--limit', '2', '--systems', 'base', '-q']);
+      expect(res.code, res.stderr).toBe(0);
+      const report = EvalReport.parse(JSON.parse(await readFile(join(root, out, 'eval.json'), 'utf8')));
+      return report.tasks.filter((t) => t.split === 'held-out').map((t) => [t.name, t.family, t.targetFamily, t.examples]);
+    };
+    // The suite's held-out tasks absent from the folder are not scored; the ones it lists come first, with its families.
+    expect(await heldOut('eval-custom')).toEqual([
+      ['longer-word-qa', 'longer', 'longer', 2],
+      ['first-char', 'first-char', 'first-char', 2],
+      ['initial-of', 'initial-of', 'initial-of', 2],
+    ]);
+    const suite = join(lib, '..', 'data', 'tasks', 'suite.json');
+    await rename(suite, `${suite}.away`);
+    try {
+      expect(await heldOut('eval-no-suite')).toEqual([
+        ['first-char', 'first-char', 'first-char', 2],
+        ['initial-of', 'initial-of', 'initial-of', 2],
+        ['longer-word-qa', 'longer-word-qa', 'longer-word-qa', 2],
+      ]);
+    } finally {
+      await rename(`${suite}.away`, suite);
+    }
+    const missing = await runCli(['eval', lib, '--heldout', join(root, 'nowhere'), '--backend', 'wasm', '-q']);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/nowhere: no such folder of held-out tasks/)]);
+  }, 60_000);
 
   it('--limit, --systems and --tasks narrow the run; bad options are usage errors', async () => {
     const out = join(root, 'eval-small');

@@ -1,15 +1,15 @@
 /**
  * The tasks an evaluation scores: every training task of the library on its test split
- * (in-distribution), and every held-out task of the suite on its test file
- * (`<heldout>/<task>/test.jsonl`), with the family that request routing should pick for each.
+ * (in-distribution), and every task of the held-out folder (`<task>.jsonl` or `<task>/test.jsonl`),
+ * with the family that request routing should pick for each.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
-import { parseTaskJsonl, TaskSuite, type TaskExample } from '../../shared/task-data.js';
+import { TaskSuite, type TaskExample } from '../../shared/task-data.js';
 import { readJsonFile } from '../io/read-json-file.js';
 import type { LibraryIndex } from '../train/library-index.js';
-import { loadTaskSet } from '../train/task-set.js';
+import { loadTaskSet, readTaskJsonl, taskEntries } from '../train/task-set.js';
 
 export type EvalSplit = 'in-distribution' | 'held-out';
 
@@ -26,9 +26,9 @@ export interface EvalTask {
 }
 
 export interface EvalTaskSources {
-  /** suite.json; default: the one in the library's task folder, if any. */
+  /** suite.json, for the held-out tasks' families; default: the one in the library's task folder, if any. */
   suite?: string;
-  /** Folder of held-out tasks; default: `heldout` beside the suite's folder (data/heldout for data/tasks/suite.json). */
+  /** Folder of held-out tasks; default: `heldout` beside the suite's folder (data/heldout for data/tasks/suite.json), if it exists. */
   heldout?: string;
   /** Examples per task (the first N of the test split). */
   limit?: number;
@@ -42,6 +42,32 @@ export interface LoadedEvalTasks {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
+/**
+ * The held-out tasks: every task of `dir`, `<task>.jsonl` (all of it is test data) or
+ * `<task>/test.jsonl`. The suite, when there is one, only adds what the folder cannot say — each
+ * task's family and the family that should solve it (`relatedFamily`) — and orders the tasks it
+ * lists first, as it lists them; a task it does not list is its own family.
+ */
+async function loadHeldOut(dir: string, suite: TaskSuite | null): Promise<EvalTask[]> {
+  const listed = new Map((suite?.tasks ?? []).filter((t) => t.heldOut).map((t, i) => [t.name, { t, i }]));
+  const entries = (await taskEntries(dir, 'test.jsonl')).sort((a, b) => (listed.get(a.name)?.i ?? Infinity) - (listed.get(b.name)?.i ?? Infinity));
+  const out: EvalTask[] = [];
+  for (const e of entries) {
+    const examples = await readTaskJsonl(e.layout === 'file' ? e.path : join(e.path, 'test.jsonl'));
+    const s = listed.get(e.name)?.t;
+    out.push({
+      name: e.name,
+      split: 'held-out',
+      family: s?.family ?? e.name,
+      targetFamily: s?.relatedFamily ?? s?.family ?? e.name,
+      ownAdapter: null,
+      multipleChoice: examples.some((x) => x.options !== undefined),
+      examples,
+    });
+  }
+  return out;
+}
+
 export async function loadEvalTasks(libraryDir: string, index: LibraryIndex, sources: EvalTaskSources = {}): Promise<LoadedEvalTasks> {
   const tasksDir = resolve(libraryDir, index.tasksDir);
   const limit = (xs: TaskExample[]) => (sources.limit === undefined ? xs : xs.slice(0, sources.limit));
@@ -53,32 +79,18 @@ export async function loadEvalTasks(libraryDir: string, index: LibraryIndex, sou
     return { name: t.name, split: 'in-distribution', family: t.family, targetFamily: t.family, ownAdapter: i, multipleChoice: data.multipleChoice, examples: limit(data.splits.test) };
   });
 
-  const suitePath = sources.suite !== undefined ? resolve(sources.suite) : join(tasksDir, 'suite.json');
-  if (!(await exists(suitePath))) {
-    if (sources.suite !== undefined) throw new QuiverInputError('no such suite file', suitePath);
-    return { tasks, suitePath: null, heldoutDir: null };
-  }
-  const suite = await readJsonFile(suitePath, TaskSuite, { missing: 'cannot read the suite file' });
-  const heldoutDir = sources.heldout !== undefined ? resolve(sources.heldout) : join(dirname(dirname(suitePath)), 'heldout');
-  for (const t of suite.tasks.filter((x) => x.heldOut)) {
-    if (tasks.some((x) => x.name === t.name)) throw new QuiverInputError(`held-out task "${t.name}" is also a training task of the library`, suitePath);
-    const file = join(heldoutDir, t.name, 'test.jsonl');
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      throw new QuiverInputError(`held-out task "${t.name}" of ${suitePath} has no test file (pass --heldout <dir>)`, file);
+  const suiteFile = sources.suite !== undefined ? resolve(sources.suite) : join(tasksDir, 'suite.json');
+  const hasSuite = await exists(suiteFile);
+  if (!hasSuite && sources.suite !== undefined) throw new QuiverInputError('no such suite file', suiteFile);
+  const suite = hasSuite ? await readJsonFile(suiteFile, TaskSuite, { missing: 'cannot read the suite file' }) : null;
+  const heldoutDir = sources.heldout !== undefined ? resolve(sources.heldout) : join(dirname(dirname(suiteFile)), 'heldout');
+  const hasHeldout = await exists(heldoutDir);
+  if (!hasHeldout && sources.heldout !== undefined) throw new QuiverInputError('no such folder of held-out tasks', heldoutDir);
+  if (hasHeldout) {
+    for (const t of await loadHeldOut(heldoutDir, suite)) {
+      if (tasks.some((x) => x.name === t.name)) throw new QuiverInputError(`held-out task "${t.name}" is also a training task of the library`, heldoutDir);
+      tasks.push({ ...t, examples: limit(t.examples) });
     }
-    const examples = parseTaskJsonl(text, file);
-    tasks.push({
-      name: t.name,
-      split: 'held-out',
-      family: t.family,
-      targetFamily: t.relatedFamily ?? t.family,
-      ownAdapter: null,
-      multipleChoice: examples.some((x) => x.options !== undefined),
-      examples: limit(examples),
-    });
   }
-  return { tasks, suitePath, heldoutDir };
+  return { tasks, suitePath: hasSuite ? suiteFile : null, heldoutDir: hasHeldout ? heldoutDir : null };
 }

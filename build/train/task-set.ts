@@ -76,34 +76,53 @@ export interface LoadTaskSetOptions {
   check?: ExampleCheck;
 }
 
-export async function loadTaskSet(dir: string, opts: LoadTaskSetOptions = {}): Promise<LoadedTask[]> {
-  const readJsonl = (path: string) => readTaskJsonl(path, opts.check);
+/** A task of a folder: `<task>.jsonl` (one file) or `<task>/` (a folder of split files). */
+export interface TaskEntry {
+  name: string;
+  path: string;
+  layout: 'file' | 'folder';
+}
+
+/**
+ * The tasks of `dir` by name: `<task>.jsonl` files and `<task>/` folders that hold `splitFile`
+ * (train.jsonl for training tasks, test.jsonl for held-out ones). Symbolic links are followed, so a
+ * task folder can be assembled from links to others; anything else is ignored.
+ */
+export async function taskEntries(dir: string, splitFile: string): Promise<TaskEntry[]> {
   const st = await stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new QuiverInputError('no such task folder', dir);
-  const families = await loadFamilies(dir);
-  const tasks: LoadedTask[] = [];
+  const out: TaskEntry[] = [];
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const e of entries) {
-    let name: string;
+    const path = join(dir, e.name);
+    const target = e.isSymbolicLink() ? await stat(path).catch(() => null) : e;
+    let entry: TaskEntry;
+    if (target?.isFile() && e.name.endsWith('.jsonl')) entry = { name: basename(e.name, '.jsonl'), path, layout: 'file' };
+    else if (target?.isDirectory() && (await exists(join(path, splitFile)))) entry = { name: e.name, path, layout: 'folder' };
+    else continue;
+    if (!TASK_NAME.test(entry.name)) throw new QuiverInputError(`task name "${entry.name}" must be letters, digits, '.', '_' or '-' (it names the adapter)`, path);
+    out.push(entry);
+  }
+  return out;
+}
+
+export async function loadTaskSet(dir: string, opts: LoadTaskSetOptions = {}): Promise<LoadedTask[]> {
+  const readJsonl = (path: string) => readTaskJsonl(path, opts.check);
+  const entries = await taskEntries(dir, 'train.jsonl');
+  const families = await loadFamilies(dir);
+  const tasks: LoadedTask[] = [];
+  for (const { name, path, layout } of entries) {
     let splits: TaskSplits;
-    // Follow symbolic links, so a task folder can be assembled from links to others.
-    const target = e.isSymbolicLink() ? await stat(join(dir, e.name)).catch(() => null) : e;
-    if (!target) continue;
-    if (target.isFile() && e.name.endsWith('.jsonl')) {
-      name = basename(e.name, '.jsonl');
-      splits = hashSplit(await readJsonl(join(dir, e.name)), { valid: 0.1, test: 0.1 });
-    } else if (target.isDirectory() && (await exists(join(dir, e.name, 'train.jsonl')))) {
-      name = e.name;
-      const d = join(dir, e.name);
-      const train = await readJsonl(join(d, 'train.jsonl'));
-      const valid = (await exists(join(d, 'valid.jsonl'))) ? await readJsonl(join(d, 'valid.jsonl')) : null;
-      const test = (await exists(join(d, 'test.jsonl'))) ? await readJsonl(join(d, 'test.jsonl')) : null;
+    if (layout === 'file') splits = hashSplit(await readJsonl(path), { valid: 0.1, test: 0.1 });
+    else {
+      const train = await readJsonl(join(path, 'train.jsonl'));
+      const valid = (await exists(join(path, 'valid.jsonl'))) ? await readJsonl(join(path, 'valid.jsonl')) : null;
+      const test = (await exists(join(path, 'test.jsonl'))) ? await readJsonl(join(path, 'test.jsonl')) : null;
       const carved = hashSplit(train, { valid: valid ? 0 : 0.1, test: test ? 0 : 0.1 });
       splits = { train: carved.train, valid: valid ?? carved.valid, test: test ?? carved.test };
-    } else continue;
-    if (!TASK_NAME.test(name)) throw new QuiverInputError(`task name "${name}" must be letters, digits, '.', '_' or '-' (it names the adapter)`, join(dir, e.name));
-    if (splits.train.length === 0) throw new QuiverInputError('no training examples after splitting', join(dir, e.name));
-    if (splits.valid.length === 0) throw new QuiverInputError('no validation examples (add valid.jsonl or more lines)', join(dir, e.name));
+    }
+    if (splits.train.length === 0) throw new QuiverInputError('no training examples after splitting', path);
+    if (splits.valid.length === 0) throw new QuiverInputError('no validation examples (add valid.jsonl or more lines)', path);
     const all = [...splits.train, ...splits.valid, ...splits.test];
     tasks.push({ name, family: families.get(name) ?? name, splits, multipleChoice: all.some((x) => x.options !== undefined) });
   }
