@@ -33,7 +33,7 @@ export const EdgeConfig = z.object({
   CORS_ORIGINS: csv,
   /** R2 key of a manifest that replaces the bundled one. */
   MANIFEST_KEY: z.string().min(1).default('manifest.safetensors'),
-  /** How often routing asks R2 whether the manifest changed (`/healthz` always asks). */
+  /** How often the worker asks R2 whether the manifest changed: an upload is live (or refused) within this. */
   MANIFEST_RECHECK_SECONDS: z.coerce.number().min(0).default(30),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;

@@ -45,10 +45,10 @@ export class LibraryStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The library to route with; asks R2 at most every recheck interval, or now when `fresh`. */
-  async get(fresh = false): Promise<ServingLibrary> {
+  /** The library to route with; asks R2 at most once per recheck interval. */
+  async get(): Promise<ServingLibrary> {
     if (!this.serving) await this.once(() => this.loadBundled());
-    if (this.bucket && (fresh || this.now() - this.checkedAt >= this.recheckMs)) await this.once(() => this.check());
+    if (this.bucket && this.now() - this.checkedAt >= this.recheckMs) await this.once(() => this.check());
     return this.serving!;
   }
 

@@ -214,7 +214,7 @@ describe('the manifest in R2', () => {
     expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(2);
   });
 
-  it('checks R2 at most every MANIFEST_RECHECK_SECONDS when routing; healthz always looks', async () => {
+  it('checks R2 at most every MANIFEST_RECHECK_SECONDS', async () => {
     const bucket = new MemoryBucket();
     let now = 0;
     const { app, json } = await edgeApp({ files, bucket, now: () => now, vars: { MANIFEST_RECHECK_SECONDS: '30' } });
@@ -222,11 +222,10 @@ describe('the manifest in R2', () => {
     bucket.put('manifest.safetensors', await variantManifest(1));
     now = 10_000;
     expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(3);
+    expect((await body(await app.request('/healthz'))).source).toBe('bundled');
     now = 31_000;
     expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(1);
-    bucket.put('manifest.safetensors', await variantManifest(2));
     expect((await body(await app.request('/healthz'))).source).toBe('r2');
-    expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(2);
   });
 });
 

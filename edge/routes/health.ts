@@ -12,7 +12,7 @@ const route = createRoute({
 export function registerHealth(app: OpenAPIHono<{ Bindings: Env }>, deps: GetDeps): void {
   app.openapi(route, async (c) => {
     const d = deps();
-    const { library, source } = await d.library.get(true);
+    const { library, source } = await d.library.get();
     const md = library.manifest.metadata;
     return c.json(
       {
