@@ -118,7 +118,34 @@ describe('quiver train: shards, worker processes, bad input', () => {
     const s3 = await runCli(args);
     expect(s3.stdout).toMatch(/wrote .*library.json: 0 private and 1 MBC/);
     expect((await runCli([...args, '--shard', '3/2'])).stderr).toMatch(/"3\/2" is not a shard i\/N/);
+    // Another configuration would retrain the library in place: refused unless --force.
+    const other = await runCli([...args, '--lr', '0.02']);
+    expect([other.code, other.stderr]).toEqual([2, expect.stringMatching(/lib: holds a library trained with another configuration \(lr 0.01 → 0.02\).*--force/)]);
+    const forced = await runCli([...args, '--lr', '0.02', '--force']);
+    expect(forced.stdout).toMatch(/wrote .*library.json: 3 private and 2 MBC/);
+    expect(LibraryIndex.parse(JSON.parse(await readFile(join(out, 'library.json'), 'utf8'))).config.lr).toBe(0.02);
   }, 240_000);
+
+  it('a base without _name_or_path is named by its folder, the same in library.json, the adapters and compile', async () => {
+    const root = await tempDir();
+    const tasksDir = join(root, 'tasks');
+    await microBase(root, tasksDir);
+    const configPath = join(root, 'base', 'config.json');
+    const { _name_or_path: _, ...config } = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(configPath, JSON.stringify(config));
+    const out = join(root, 'lib');
+    const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', out, ...MICRO_TRAIN, '--epochs', '1']);
+    expect(res.code, res.stderr).toBe(0);
+    const index = LibraryIndex.parse(JSON.parse(await readFile(join(out, 'library.json'), 'utf8')));
+    expect(index.baseModel).toBe('base');
+    for (const t of index.tasks) {
+      const h = await openPeftAdapter(join(out, t.adapter));
+      expect(h.baseModel).toBe('base');
+      await h.close();
+    }
+    const compiled = await runCli(['compile', out, '--out', join(root, 'edge'), '-q', '--backend', 'wasm']);
+    expect(compiled.code, compiled.stderr).toBe(0);
+  }, 120_000);
 
   it('trains in worker processes from the compiled CLI (-j 2)', async () => {
     const root = await tempDir();

@@ -1,49 +1,32 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import { sha256Text } from '../io/file-hash.js';
 import { CONFIG_FILE } from '../model/checkpoint.js';
 import { QuiverInputError } from '../../shared/errors.js';
+import { decodeUtf8Text } from '../../shared/utf8-text.js';
+import { formatZodError } from '../../shared/zod-error.js';
+import { readJsonFile } from '../io/read-json-file.js';
 import { parsePositiveInt, parsePositiveNumber, parseNonNegativeInt } from '../cli-options.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
 import { formatDuration } from '../progress.js';
 import { pretrainBase } from '../train/pretrain.js';
+import { PretrainConfig } from '../train/pretrain-config.js';
 import { loadTaskSet } from '../train/task-set.js';
 
-export interface PretrainCommandOptions {
+export type PretrainCommandOptions = z.input<typeof PretrainConfig> & {
   out: string;
   tasks: string;
   corpus: string;
-  hidden: number;
-  layers: number;
-  heads: number;
-  intermediate: number;
-  context: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-  modelId?: string;
   backend?: BackendName;
   quiet?: boolean;
-}
+};
 
-export const PRETRAIN_DEFAULTS = {
+export const PRETRAIN_PATHS = {
   tasks: 'data/tasks',
   corpus: 'data/corpus/sotu.txt',
-  // d 128 × 4 layers, byte vocabulary: small enough to pretrain here in minutes (issue), large
-  // enough that rank-4 LoRAs on it learn the suite's tasks.
-  hidden: 128,
-  layers: 4,
-  heads: 4,
-  intermediate: 384,
-  // Every suite example (≤ 48 + 1 + 12 bytes + specials) fits with room to spare.
-  context: 96,
-  steps: 1500,
-  batchSize: 32,
-  lr: 2e-3,
-  seed: 0,
 } as const;
 
 export function parseBackend(value: string): BackendName {
@@ -53,30 +36,37 @@ export function parseBackend(value: string): BackendName {
 
 /** The training text: corpus lines plus the training tasks' inputs (train split only, no outputs). */
 export async function pretrainingLines(corpusPath: string, tasksDir: string): Promise<{ lines: string[]; corpus: number; inputs: number }> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(corpusPath, 'utf8');
+    bytes = await readFile(corpusPath);
   } catch {
     throw new QuiverInputError('cannot read the corpus (a text file, one passage per line)', corpusPath);
   }
+  const text = decodeUtf8Text(bytes, corpusPath);
   const corpus = text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
   const inputs = (await loadTaskSet(tasksDir)).flatMap((t) => t.splits.train.map((x) => x.input));
   return { lines: [...corpus, ...inputs], corpus: corpus.length, inputs: inputs.length };
 }
 
+/**
+ * What decides a pretraining run's result: the settings and the text. Paths are left out (the
+ * text itself is hashed, wherever it lives); a checkpoint that records this hash is not redone.
+ */
+export function pretrainRunHash(config: PretrainConfig, lines: readonly string[]): string {
+  return sha256Text(canonicalJson({ settings: config, lines: sha256Text(lines.join('\n')) }));
+}
+
+/** The part of a checkpoint's config.json that says how quiver pretrain made it. */
+const PretrainRecord = z.looseObject({ quiver_pretrain: z.looseObject({ hash: z.string(), finalLoss: z.number() }).optional() });
+
 /** The `quiver_pretrain` record of an existing checkpoint in `dir`, if any. */
 async function previousPretrain(dir: string): Promise<{ hash: string; finalLoss: number } | null> {
-  try {
-    const json = JSON.parse(await readFile(join(dir, CONFIG_FILE), 'utf8')) as { quiver_pretrain?: { hash?: unknown; finalLoss?: unknown } };
-    const r = json.quiver_pretrain;
-    return typeof r?.hash === 'string' && typeof r.finalLoss === 'number' ? { hash: r.hash, finalLoss: r.finalLoss } : null;
-  } catch {
-    return null;
-  }
+  const config = await readJsonFile(join(dir, CONFIG_FILE), PretrainRecord, { missing: null });
+  return config?.quiver_pretrain ?? null;
 }
 
 export function registerPretrainCommand(program: Command): void {
-  const d = PRETRAIN_DEFAULTS;
+  const d = PretrainConfig.parse({});
   program
     .command('pretrain')
     .description(
@@ -84,8 +74,8 @@ export function registerPretrainCommand(program: Command): void {
         '(never their outputs), and save it as a Hugging Face checkpoint (config.json, model.safetensors, tokenizer.json).',
     )
     .requiredOption('-o, --out <dir>', 'checkpoint folder to write')
-    .option('--tasks <dir>', 'task folder whose training inputs join the text', d.tasks)
-    .option('--corpus <file>', 'plain-text corpus, one passage per line', d.corpus)
+    .option('--tasks <dir>', 'task folder whose training inputs join the text', PRETRAIN_PATHS.tasks)
+    .option('--corpus <file>', 'plain-text corpus, one passage per line', PRETRAIN_PATHS.corpus)
     .option('--hidden <n>', 'hidden size d', parsePositiveInt, d.hidden)
     .option('--layers <n>', 'decoder layers', parsePositiveInt, d.layers)
     .option('--heads <n>', 'attention heads', parsePositiveInt, d.heads)
@@ -99,35 +89,26 @@ export function registerPretrainCommand(program: Command): void {
     .option('--backend <name>', `force a TensorFlow.js backend (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')
     .action(async (opts: PretrainCommandOptions) => {
-      if (opts.hidden % opts.heads !== 0) throw new QuiverInputError(`--hidden ${opts.hidden} is not a multiple of --heads ${opts.heads}`, '--hidden');
-      await selectBackend(opts.backend);
-      const text = await pretrainingLines(opts.corpus, opts.tasks);
-      const modelId = opts.modelId ?? `quiver/byte-llama-d${opts.hidden}-l${opts.layers}`;
-      // Paths are left out: the text itself is hashed, wherever it lives.
-      const { out: _out, quiet: _quiet, backend: _backend, tasks: _tasks, corpus: _corpus, ...settings } = opts;
-      const runHash = sha256Text(canonicalJson({ settings: { ...settings, modelId }, lines: sha256Text(text.lines.join('\n')) }));
-      const previous = await previousPretrain(opts.out);
+      const { out, tasks, corpus, backend, quiet, ...settings } = opts;
+      const parsed = PretrainConfig.safeParse(settings);
+      if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), 'options');
+      const config = parsed.data;
+      await selectBackend(backend);
+      const text = await pretrainingLines(corpus, tasks);
+      const runHash = pretrainRunHash(config, text.lines);
+      const previous = await previousPretrain(out);
       if (previous?.hash === runHash) {
-        process.stdout.write(`${opts.out} is already pretrained with these settings and data (loss ${previous.finalLoss.toFixed(3)}): nothing to do\n`);
+        process.stdout.write(`${out} is already pretrained with these settings and data (loss ${previous.finalLoss.toFixed(3)}): nothing to do\n`);
         return;
       }
       process.stderr.write(`pretraining on ${text.corpus} corpus lines + ${text.inputs} task inputs\n`);
       const start = Date.now();
       const r = await pretrainBase({
-        outDir: opts.out,
+        outDir: out,
         lines: text.lines,
-        hiddenSize: opts.hidden,
-        layers: opts.layers,
-        heads: opts.heads,
-        intermediateSize: opts.intermediate,
-        context: opts.context,
-        steps: opts.steps,
-        batchSize: opts.batchSize,
-        lr: opts.lr,
-        seed: opts.seed,
-        modelId,
+        config,
         runHash,
-        onProgress: opts.quiet
+        onProgress: quiet
           ? undefined
           : (p) => {
               const elapsed = Date.now() - start;
@@ -138,7 +119,7 @@ export function registerPretrainCommand(program: Command): void {
       });
       process.stdout.write(
         [
-          `wrote ${opts.out}`,
+          `wrote ${out}`,
           `  model     d ${r.config.hiddenSize}, ${r.config.numHiddenLayers} layers, ${r.config.numAttentionHeads} heads, vocab ${r.config.vocabSize}, context ${r.config.maxPositionEmbeddings}`,
           `  loss      ${r.firstLoss.toFixed(3)} → ${r.finalLoss.toFixed(3)} (nats per byte)`,
           `  speed     ${Math.round(r.tokensPerSecond)} tokens/s`,

@@ -18,6 +18,8 @@ import { inShard, parseShard, type Shard } from '../train/shard.js';
 import { loadTaskSet } from '../train/task-set.js';
 import { fitsContext } from '../train/encode-examples.js';
 import { TrainConfig } from '../train/train-config.js';
+import { readJsonFile } from '../io/read-json-file.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
 import { runCluster } from './cluster.js';
 import { parseBackend } from './pretrain.js';
 
@@ -31,7 +33,7 @@ export interface TrainCommandOptions {
   targetModules: string;
   lr: number;
   epochs: number;
-  mbcEpochs?: number;
+  mbcEpochs: number;
   batchSize: number;
   maxSteps: number;
   evalEvery: number;
@@ -42,6 +44,8 @@ export interface TrainCommandOptions {
   shard?: Shard;
   backend?: BackendName;
   quiet?: boolean;
+  /** Retrain in place a library that was built with another configuration. */
+  force?: boolean;
 }
 
 export interface TrainSummary {
@@ -63,6 +67,30 @@ async function withFinished(jobs: readonly AdapterJob[], known: ReadonlyMap<stri
     if (meta) out.set(j.id, meta);
   }
   return out;
+}
+
+/** `lr 0.003 → 0.0001`: the fields of `want` that differ from `had`. */
+function configChanges(had: TrainConfig, want: TrainConfig, prefix = ''): string[] {
+  return (Object.keys(want) as Array<keyof TrainConfig>)
+    .filter((k) => canonicalJson(had[k]) !== canonicalJson(want[k]))
+    .map((k) => `${prefix}${k} ${canonicalJson(had[k])} → ${canonicalJson(want[k])}`);
+}
+
+/**
+ * A rerun with the library's own configuration resumes; one with another would retrain the
+ * adapters in place and overwrite the library, so it needs --force.
+ */
+async function refuseOtherConfiguration(outDir: string, config: TrainConfig, mbcConfig: TrainConfig): Promise<void> {
+  const existing = await readJsonFile(join(outDir, LIBRARY_FILE), LibraryIndex, { missing: null });
+  if (!existing) return;
+  const own = configChanges(existing.config, config);
+  // An MBC field that changed with the private config is named once.
+  const changes = [...own, ...configChanges(existing.mbcConfig, mbcConfig, 'MBC ').filter((c) => !own.includes(c.slice('MBC '.length)))];
+  if (changes.length === 0) return;
+  throw new QuiverInputError(
+    `holds a library trained with another configuration (${changes.join(', ')}); training into it would retrain its adapters in place. Pass --force to do that, or --out another folder`,
+    outDir,
+  );
 }
 
 /**
@@ -87,15 +115,16 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
   });
   if (!parsedConfig.success) throw new QuiverInputError(formatZodError(parsedConfig.error), 'options');
   const config = parsedConfig.data;
-  const mbcConfig = { ...config, epochs: opts.mbcEpochs ?? config.epochs };
+  const mbcConfig = { ...config, epochs: opts.mbcEpochs };
   const baseDir = resolve(opts.base);
   const tasksDir = resolve(opts.tasks);
   const outDir = resolve(opts.out);
+  if (!opts.force) await refuseOtherConfiguration(outDir, config, mbcConfig);
   // The workers pick the same backend; this prints it once.
   await selectBackend(opts.backend);
   // Load once here: a bad checkpoint or a bad task line fails before any worker starts.
   const base = await loadCheckpoint(baseDir);
-  const baseModel = typeof base.hfConfig._name_or_path === 'string' && base.hfConfig._name_or_path ? base.hfConfig._name_or_path : baseDir;
+  const baseModel = base.modelId;
   base.model.dispose();
   // Every example must fit the base model's context; one that does not is refused by file and line.
   const tasks = await loadTaskSet(tasksDir, { check: fitsContext(base.tokenizer, base.config.maxPositionEmbeddings) });
@@ -166,18 +195,21 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
   return { complete: true, libraryPath, ...summary, seconds: (Date.now() - start) / 1000 };
 }
 
-/** Defaults: the paper's (train-config.ts) unless the comment says why not. */
-export const TRAIN_DEFAULTS = {
+/** quiver train's own defaults; each adapter's hyper-parameters default as TrainConfig says (the shipped library's configuration). */
+export const LIBRARY_DEFAULTS = {
   base: 'library/base',
   tasks: 'data/tasks',
   out: 'library',
   // The paper clusters its 256 tasks into 10; 10 keeps that ratio's spirit for our ~30.
   k: 10,
+  // One pass over a cluster's union of training splits: a cluster of n tasks gets n times a task's
+  // steps per pass. The shipped library's MBC adapters were trained so.
+  mbcEpochs: 1,
 } as const;
 
 export function registerTrainCommand(program: Command): void {
   const d = TrainConfig.parse({});
-  const t = TRAIN_DEFAULTS;
+  const t = LIBRARY_DEFAULTS;
   program
     .command('train')
     .description(
@@ -194,7 +226,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--target-modules <list>', 'comma-separated projections to wrap', d.targetModules.join(','))
     .option('--lr <lr>', 'peak learning rate (6% warm-up, linear decay)', parsePositiveNumber, d.lr)
     .option('--epochs <n>', 'passes over each task\'s training split', parsePositiveNumber, d.epochs)
-    .option('--mbc-epochs <n>', 'passes over a cluster\'s union of training splits (default: --epochs)', parsePositiveNumber)
+    .option('--mbc-epochs <n>', 'passes over a cluster\'s union of training splits', parsePositiveNumber, t.mbcEpochs)
     .option('--batch-size <n>', 'examples per step', parsePositiveInt, d.batchSize)
     .option('--max-steps <n>', 'cap on steps per adapter', parsePositiveInt, d.maxSteps)
     .option('--eval-every <n>', 'steps between validation checks', parsePositiveInt, d.evalEvery)
@@ -204,6 +236,7 @@ export function registerTrainCommand(program: Command): void {
     .option('-j, --jobs <n>', 'adapters trained at once, one process each', parsePositiveInt, availableParallelism())
     .option('--shard <i/N>', 'train only shard i of N (deterministic); a later run without --shard finishes the library', parseShard)
     .option('--backend <name>', `force a TensorFlow.js backend (${BACKEND_NAMES.join(', ')})`, parseBackend)
+    .option('--force', 'train into a library built with another configuration, retraining its adapters in place')
     .option('-q, --quiet', 'no progress lines')
     .action(async (opts: TrainCommandOptions) => {
       const s = await runTrain(opts);

@@ -4,13 +4,15 @@
  * SmolLM-135M download loads as is; what Quiver saves, vLLM, LoRAX and transformers load.
  * Saving builds the folder under a temporary name and renames it into place.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { QuiverInputError } from '../../shared/errors.js';
 import { serializeSafetensors, type SafetensorsFile } from '../../shared/safetensors.js';
 import { loadTokenizerJson } from '../../shared/tokenizer/load-tokenizer-json.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
+import { readJsonFile } from '../io/read-json-file.js';
 import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { parseHfConfig, toHfConfig, type LlamaConfig } from './config.js';
 import { hfTensorShapes, LlamaModel, type ModelOptions } from './llama.js';
@@ -27,22 +29,27 @@ export interface LoadedCheckpoint {
   tokenizer: Tokenizer;
   /** config.json as read: saving passes it on, so keys Quiver does not model survive. */
   hfConfig: Record<string, unknown>;
+  /** checkpointModelId: what adapters of this base name as their base model. */
+  modelId: string;
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new QuiverInputError(`missing ${what}: a checkpoint folder holds ${CONFIG_FILE}, ${WEIGHTS_FILE} and ${TOKENIZER_FILE}`, path);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
-  }
+const JsonObject = z.record(z.string(), z.unknown());
+const WeightsIndex = z.looseObject({ weight_map: z.record(z.string(), z.string()) });
+
+function readJsonObject(path: string, what: string): Promise<Record<string, unknown>> {
+  return readJsonFile(path, JsonObject, { missing: `missing ${what}: a checkpoint folder holds ${CONFIG_FILE}, ${WEIGHTS_FILE} and ${TOKENIZER_FILE}` });
+}
+
+/**
+ * The id adapters name as `base_model_name_or_path`, and library.json as `baseModel`: config.json's
+ * `_name_or_path` (quiver pretrain writes it; downloads carry it), else the checkpoint folder's name.
+ * Derived here only, so quiver train, its workers and quiver compile agree.
+ */
+export function checkpointModelId(hfConfig: Record<string, unknown>, dir: string): string {
+  const id = hfConfig._name_or_path;
+  return typeof id === 'string' && id.length > 0 ? id : basename(resolve(dir));
 }
 
 /** Tensor name → the file holding it (one file, or the shards of an index). */
@@ -64,11 +71,10 @@ async function openWeights(dir: string): Promise<Map<string, SafetensorsFile>> {
       dir,
     );
   }
-  const index = (await readJson(indexPath, WEIGHTS_INDEX_FILE)) as { weight_map?: Record<string, string> };
-  if (typeof index.weight_map !== 'object' || index.weight_map === null) throw new QuiverInputError('has no "weight_map" object', indexPath);
+  const index = await readJsonFile(indexPath, WeightsIndex, { missing: `cannot read ${WEIGHTS_INDEX_FILE}` });
   const shards = new Map<string, SafetensorsFile>();
   for (const [name, shard] of Object.entries(index.weight_map)) {
-    if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new QuiverInputError(`weight_map entry for "${name}" must be a file name in the folder`, indexPath);
+    if (shard.includes('/') || shard.includes('\\')) throw new QuiverInputError(`weight_map entry for "${name}" must be a file name in the folder`, indexPath);
     if (!shards.has(shard)) shards.set(shard, await readSafetensorsFile(join(dir, shard)));
     const file = shards.get(shard)!;
     if (!file.header.tensors.has(name)) throw new QuiverInputError(`the index puts "${name}" in ${shard}, which does not hold it`, indexPath);
@@ -105,13 +111,13 @@ function specialIdsFromTokenizerConfig(json: unknown, tokenizerJson: unknown): {
 /** Loads a checkpoint folder; `trainable` builds the model for pretraining (LlamaModel). */
 export async function loadCheckpoint(dir: string, options: ModelOptions = {}): Promise<LoadedCheckpoint> {
   const configPath = join(dir, CONFIG_FILE);
-  const hfConfig = (await readJson(configPath, CONFIG_FILE)) as Record<string, unknown>;
+  const hfConfig = await readJsonObject(configPath, CONFIG_FILE);
   const { config } = parseHfConfig(hfConfig, configPath);
 
   const tokenizerPath = join(dir, TOKENIZER_FILE);
-  const tokenizerJson = await readJson(tokenizerPath, TOKENIZER_FILE);
+  const tokenizerJson = await readJsonObject(tokenizerPath, TOKENIZER_FILE);
   const tokenizerConfigPath = join(dir, TOKENIZER_CONFIG_FILE);
-  const fromTokenizerConfig = (await exists(tokenizerConfigPath)) ? specialIdsFromTokenizerConfig(await readJson(tokenizerConfigPath, TOKENIZER_CONFIG_FILE), tokenizerJson) : {};
+  const fromTokenizerConfig = (await exists(tokenizerConfigPath)) ? specialIdsFromTokenizerConfig(await readJsonObject(tokenizerConfigPath, TOKENIZER_CONFIG_FILE), tokenizerJson) : {};
   const tokenizer = loadTokenizerJson(
     tokenizerJson,
     {
@@ -139,7 +145,7 @@ export async function loadCheckpoint(dir: string, options: ModelOptions = {}): P
     if (!expected.has(name) && !isIgnorable(name, config)) throw new QuiverInputError(`unexpected tensor "${name}": not part of a Llama model as config.json describes it`, dir);
   }
   const model = LlamaModel.fromHfTensors(config, (name) => files.get(name)!.float32(name), options);
-  return { model, config, tokenizer, hfConfig };
+  return { model, config, tokenizer, hfConfig, modelId: checkpointModelId(hfConfig, dir) };
 }
 
 export interface SaveCheckpointOptions {

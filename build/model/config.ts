@@ -52,54 +52,43 @@ export const HfLlamaConfig = z
   });
 export type HfLlamaConfig = z.infer<typeof HfLlamaConfig>;
 
-/** The model's shape and constants, in the names of HF's LlamaConfig, camelCased. */
-export interface LlamaConfig {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numHiddenLayers: number;
-  numAttentionHeads: number;
-  /** Fewer than numAttentionHeads: grouped-query attention (each KV head serves a group of query heads). */
-  numKeyValueHeads: number;
-  headDim: number;
-  rmsNormEps: number;
-  ropeTheta: number;
-  maxPositionEmbeddings: number;
-  /** lm_head shares model.embed_tokens.weight (SmolLM does; saves vocab×hidden parameters). */
-  tieWordEmbeddings: boolean;
-  bosTokenId: number | null;
-  /** All end-of-sequence ids (Llama 3 lists several); empty when the config names none. */
-  eosTokenIds: number[];
-  padTokenId: number | null;
-}
+/**
+ * The model's shape and constants, in the names of HF's LlamaConfig camelCased; the type is
+ * inferred from this schema. Its defaults are for a model Quiver creates itself (quiver pretrain,
+ * tests); reading a config.json, HfLlamaConfig's defaults (transformers' own) apply first and every
+ * field arrives set.
+ */
+export const LlamaConfig = z
+  .strictObject({
+    vocabSize: count,
+    hiddenSize: count,
+    intermediateSize: count,
+    numHiddenLayers: count,
+    numAttentionHeads: count,
+    /** Fewer than numAttentionHeads: grouped-query attention (each KV head serves a group of query heads). Default: as many (multi-head). */
+    numKeyValueHeads: count.optional(),
+    /** Default: hiddenSize / numAttentionHeads. */
+    headDim: count.optional(),
+    /** SmolLM and Llama 2 use 1e-5. */
+    rmsNormEps: z.number().positive().default(1e-5),
+    /** The Llama base of the rotary frequencies. */
+    ropeTheta: z.number().positive().default(10000),
+    maxPositionEmbeddings: count,
+    /** lm_head shares model.embed_tokens.weight: small models do (SmolLM), saving vocab × hidden parameters. */
+    tieWordEmbeddings: z.boolean().default(true),
+    bosTokenId: tokenId.nullable().default(null),
+    /** All end-of-sequence ids (Llama 3 lists several); empty when the config names none. */
+    eosTokenIds: z.array(tokenId).default([]),
+    padTokenId: tokenId.nullable().default(null),
+  })
+  .transform((c) => ({ ...c, numKeyValueHeads: c.numKeyValueHeads ?? c.numAttentionHeads, headDim: c.headDim ?? c.hiddenSize / c.numAttentionHeads }));
+export type LlamaConfig = z.output<typeof LlamaConfig>;
+export type LlamaConfigInput = z.input<typeof LlamaConfig>;
 
-/** Defaults for a model Quiver creates itself (not for reading config.json: HF's defaults apply there). */
-export const LLAMA_DEFAULTS = {
-  // SmolLM and Llama 2 use 1e-5.
-  rmsNormEps: 1e-5,
-  // The Llama default base for rotary frequencies.
-  ropeTheta: 10000,
-  // Small models tie the output and input embeddings (SmolLM does): half the embedding parameters.
-  tieWordEmbeddings: true,
-} as const;
-
-export type LlamaConfigInput = Pick<LlamaConfig, 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads' | 'maxPositionEmbeddings'> &
-  Partial<LlamaConfig>;
-
-/** A complete config from the required sizes; the rest from LLAMA_DEFAULTS (and MHA, headDim = hidden / heads). */
+/** A complete config from the required sizes and LlamaConfig's defaults, checked as config.json is. */
 export function llamaConfig(input: LlamaConfigInput): LlamaConfig {
-  const config: LlamaConfig = {
-    numKeyValueHeads: input.numAttentionHeads,
-    headDim: input.hiddenSize / input.numAttentionHeads,
-    rmsNormEps: LLAMA_DEFAULTS.rmsNormEps,
-    ropeTheta: LLAMA_DEFAULTS.ropeTheta,
-    tieWordEmbeddings: LLAMA_DEFAULTS.tieWordEmbeddings,
-    bosTokenId: null,
-    eosTokenIds: [],
-    padTokenId: null,
-    ...input,
-  };
-  // Validate through the same schema that guards config.json.
+  const config = LlamaConfig.parse(input);
+  // Validate through the same schema that guards config.json (head sizes, divisibility).
   parseHfConfig(toHfConfig(config), 'llamaConfig()');
   return config;
 }
@@ -112,14 +101,14 @@ export function parseHfConfig(json: unknown, where: string): { config: LlamaConf
   const eos = c.eos_token_id;
   return {
     raw: c,
-    config: {
+    config: LlamaConfig.parse({
       vocabSize: c.vocab_size,
       hiddenSize: c.hidden_size,
       intermediateSize: c.intermediate_size,
       numHiddenLayers: c.num_hidden_layers,
       numAttentionHeads: c.num_attention_heads,
-      numKeyValueHeads: c.num_key_value_heads ?? c.num_attention_heads,
-      headDim: c.head_dim ?? c.hidden_size / c.num_attention_heads,
+      numKeyValueHeads: c.num_key_value_heads ?? undefined,
+      headDim: c.head_dim ?? undefined,
       rmsNormEps: c.rms_norm_eps,
       ropeTheta: c.rope_theta,
       maxPositionEmbeddings: c.max_position_embeddings,
@@ -127,7 +116,7 @@ export function parseHfConfig(json: unknown, where: string): { config: LlamaConf
       bosTokenId: c.bos_token_id ?? null,
       eosTokenIds: eos == null ? [] : Array.isArray(eos) ? eos : [eos],
       padTokenId: c.pad_token_id ?? null,
-    },
+    }),
   };
 }
 

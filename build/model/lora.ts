@@ -17,11 +17,11 @@ import type { PeftAdapterHandle } from '../io/peft-adapter.js';
 import type { WritePeftAdapterOptions } from '../io/write-peft-adapter.js';
 import type { LlamaConfig } from './config.js';
 import { matMulTrainable } from './linear.js';
+import { LoraConfig, type LoraConfigInput } from './lora-config.js';
 import type { AdapterDelta } from './llama.js';
 import {
   groupLayout,
   groupOf,
-  isProjectionName,
   moduleKey,
   parseModuleKey,
   PROJECTION_GROUPS,
@@ -30,24 +30,6 @@ import {
   type ProjectionGroup,
   type ProjectionName,
 } from './projections.js';
-
-export interface LoraConfig {
-  /** Rank. 4: the paper's. */
-  r: number;
-  /** Scale numerator, update = (α/r)·B·A. 16: the paper's. */
-  loraAlpha: number;
-  /** Dropout on the LoRA input while training. 0.05: the paper's. */
-  loraDropout: number;
-  /** Projections that get a LoRA. q, k, v, o: the paper's (the MLP is optional). */
-  targetModules: ProjectionName[];
-}
-
-export const LORA_DEFAULTS: Readonly<LoraConfig> = Object.freeze({
-  r: 4,
-  loraAlpha: 16,
-  loraDropout: 0.05,
-  targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as ProjectionName[],
-});
 
 /** One LoRA module in PEFT layout. */
 export interface LoraModule {
@@ -63,17 +45,10 @@ interface GroupState {
   at: tf.Variable<tf.Rank.R2>; // [dIn, r·m]: the members' Aᵀ side by side
 }
 
-function resolveConfig(partial: Partial<LoraConfig>): LoraConfig {
-  const config = { ...LORA_DEFAULTS, ...partial, targetModules: [...(partial.targetModules ?? LORA_DEFAULTS.targetModules)] };
-  if (!Number.isInteger(config.r) || config.r < 1) throw new RangeError(`LoRA rank r must be a positive integer, got ${config.r}`);
-  if (!(config.loraAlpha > 0)) throw new RangeError(`lora_alpha must be > 0, got ${config.loraAlpha}`);
-  if (!(config.loraDropout >= 0 && config.loraDropout < 1)) throw new RangeError(`lora_dropout must be in [0, 1), got ${config.loraDropout}`);
-  if (config.targetModules.length === 0) throw new RangeError('a LoRA needs at least one target module');
-  for (const m of config.targetModules) {
-    if (!isProjectionName(m)) throw new RangeError(`unknown target module "${m}" (choose from ${PROJECTION_NAMES.join(', ')})`);
-  }
-  config.targetModules = PROJECTION_NAMES.filter((m) => config.targetModules.includes(m));
-  return config;
+/** The config checked, its target modules in PROJECTION_NAMES order. */
+function resolveConfig(input: LoraConfigInput): LoraConfig {
+  const config = LoraConfig.parse(input);
+  return { ...config, targetModules: PROJECTION_NAMES.filter((m) => config.targetModules.includes(m)) };
 }
 
 export class Lora implements AdapterDelta {
@@ -119,7 +94,7 @@ export class Lora implements AdapterDelta {
   }
 
   /** A fresh LoRA as PEFT initialises it: A ~ U(±1/√dIn) (kaiming_uniform_, a = √5), B = 0. */
-  static init(modelConfig: LlamaConfig, config: Partial<LoraConfig> = {}, seed = 0): Lora {
+  static init(modelConfig: LlamaConfig, config: LoraConfigInput = {}, seed = 0): Lora {
     const rng = new Rng(seed);
     return new Lora(
       modelConfig,

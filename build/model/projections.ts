@@ -9,9 +9,9 @@
 import type { LlamaConfig } from './config.js';
 
 export type ProjectionGroup = 'qkv' | 'o' | 'gateUp' | 'down';
-export type ProjectionName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
 
-export const PROJECTION_NAMES: readonly ProjectionName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+export const PROJECTION_NAMES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export type ProjectionName = (typeof PROJECTION_NAMES)[number];
 export const PROJECTION_GROUPS: readonly ProjectionGroup[] = ['qkv', 'o', 'gateUp', 'down'];
 
 const PARENT: Record<ProjectionName, 'self_attn' | 'mlp'> = {

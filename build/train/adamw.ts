@@ -3,19 +3,20 @@
  * p ← p − lr·λ·p, then Adam with bias correction. The paper trains without weight decay (λ = 0).
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 
-export interface AdamWConfig {
+/** AdamW's constants: torch.optim.AdamW's defaults, no weight decay. Unknown keys are dropped (StepTrainerConfig passes its own). */
+export const AdamWConfig = z.object({
   /** PyTorch's default. */
-  beta1: number;
+  beta1: z.number().min(0).lt(1).default(0.9),
   /** PyTorch's default. */
-  beta2: number;
+  beta2: z.number().min(0).lt(1).default(0.999),
   /** PyTorch's default. */
-  eps: number;
+  eps: z.number().positive().default(1e-8),
   /** 0: the paper trains LoRAs without weight decay. */
-  weightDecay: number;
-}
-
-export const ADAMW_DEFAULTS: Readonly<AdamWConfig> = Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  weightDecay: z.number().min(0).default(0),
+});
+export type AdamWConfig = z.output<typeof AdamWConfig>;
 
 export class AdamW {
   private readonly params: tf.Variable[];
@@ -25,9 +26,9 @@ export class AdamW {
   private readonly consts: { beta1: tf.Scalar; oneMinusBeta1: tf.Scalar; beta2: tf.Scalar; oneMinusBeta2: tf.Scalar };
   private t = 0;
 
-  constructor(params: readonly tf.Variable[], config: Partial<AdamWConfig> = {}) {
+  constructor(params: readonly tf.Variable[], config: z.input<typeof AdamWConfig> = {}) {
     this.params = [...params];
-    this.config = { ...ADAMW_DEFAULTS, ...config };
+    this.config = AdamWConfig.parse(config);
     this.m = this.params.map((p) => tf.variable(tf.zerosLike(p), false));
     this.v = this.params.map((p) => tf.variable(tf.zerosLike(p), false));
     const c = this.config;

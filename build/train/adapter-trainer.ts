@@ -4,7 +4,6 @@
  * (the best weights are kept), then test loss per task, and the PEFT folder plus
  * quiver_adapter.json written in one atomic step.
  */
-import { basename, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { Rng } from '../../shared/random.js';
 import { writePeftAdapter } from '../io/write-peft-adapter.js';
@@ -41,7 +40,7 @@ function meanLoss(trainer: StepTrainer, batches: TrainBatch[]): number {
 
 export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgress) => void): Promise<AdapterMeta> {
   const backend = await selectBackend(job.backend as never, { log: () => {} });
-  const { model, tokenizer, hfConfig } = await loadCheckpoint(job.baseDir);
+  const { model, tokenizer, modelId } = await loadCheckpoint(job.baseDir);
   try {
     if (tokenizer.padId === null) throw new QuiverInputError('the base tokenizer has no pad token; training batches need one', job.baseDir);
     const padId = tokenizer.padId;
@@ -63,7 +62,7 @@ export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgre
     const stepsPerEpoch = Math.ceil(train.length / c.batchSize);
     const totalSteps = Math.max(1, Math.min(c.maxSteps, Math.round(c.epochs * stepsPerEpoch)));
     const lora = Lora.init(model.config, { r: c.r, loraAlpha: c.loraAlpha, loraDropout: c.loraDropout, targetModules: c.targetModules }, c.seed);
-    const trainer = new StepTrainer(model, lora, { totalSteps, lr: c.lr, warmupFraction: c.warmupRatio, maxGradNorm: c.gradClip });
+    const trainer = new StepTrainer(model, lora, { totalSteps, lr: c.lr, warmupRatio: c.warmupRatio, gradClip: c.gradClip });
     try {
       const evalSize = 64;
       const validBatches = batchesOf(valid, evalSize, padId);
@@ -130,9 +129,8 @@ export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgre
           },
           perTaskTest,
         };
-        const baseModel = typeof hfConfig._name_or_path === 'string' && hfConfig._name_or_path ? hfConfig._name_or_path : basename(resolve(job.baseDir));
         await writePeftAdapter(job.outDir, {
-          ...bestLora.toPeftAdapter(baseModel),
+          ...bestLora.toPeftAdapter(modelId),
           extraFiles: { [ADAPTER_META_FILE]: JSON.stringify(meta, null, 2) + '\n' },
         });
         return meta;

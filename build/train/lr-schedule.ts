@@ -3,9 +3,9 @@
  * (the paper's schedule, 6% warmup). Step 0 is the first optimizer step, so with warmup the first
  * update has learning rate 0, as in transformers.
  */
-export function warmupSteps(totalSteps: number, warmupFraction: number): number {
+export function warmupSteps(totalSteps: number, warmupRatio: number): number {
   // transformers' TrainingArguments.get_warmup_steps rounds up.
-  return Math.ceil(totalSteps * warmupFraction);
+  return Math.ceil(totalSteps * warmupRatio);
 }
 
 /** Multiplier of the peak learning rate at 0-based `step`. */

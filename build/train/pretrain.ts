@@ -8,6 +8,7 @@ import { ByteTokenizer } from '../../shared/tokenizer/byte-tokenizer.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { llamaConfig, type LlamaConfig } from '../model/config.js';
 import { LlamaModel } from '../model/llama.js';
+import type { PretrainConfig } from './pretrain-config.js';
 import { StepTrainer } from './step-trainer.js';
 import { IGNORE_INDEX, type TrainBatch } from './train-batch.js';
 
@@ -15,18 +16,7 @@ export interface PretrainOptions {
   outDir: string;
   /** Lines of text to learn: corpus sentences and task inputs. */
   lines: readonly string[];
-  hiddenSize: number;
-  layers: number;
-  heads: number;
-  intermediateSize: number;
-  context: number;
-  steps: number;
-  batchSize: number;
-  /** Peak LR; 1e-3: a tiny model trained from scratch wants far more than LoRA's 1e-4. */
-  lr: number;
-  seed: number;
-  /** Id written as `_name_or_path`; adapters name it in base_model_name_or_path. */
-  modelId: string;
+  config: PretrainConfig;
   /** Written into config.json as `quiver_pretrain.hash`, so a rerun with the same inputs can skip. */
   runHash?: string;
   onProgress?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number }) => void;
@@ -79,26 +69,28 @@ function shuffle<T>(xs: T[], rng: Rng): void {
 
 export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResult> {
   const tok = new ByteTokenizer();
+  const p = opts.config;
   const config = llamaConfig({
     vocabSize: tok.vocabSize,
-    hiddenSize: opts.hiddenSize,
-    intermediateSize: opts.intermediateSize,
-    numHiddenLayers: opts.layers,
-    numAttentionHeads: opts.heads,
-    maxPositionEmbeddings: opts.context,
+    hiddenSize: p.hidden,
+    intermediateSize: p.intermediate,
+    numHiddenLayers: p.layers,
+    numAttentionHeads: p.heads,
+    maxPositionEmbeddings: p.context,
     tieWordEmbeddings: true,
     bosTokenId: tok.bosId,
     eosTokenIds: [tok.eosId],
     padTokenId: tok.padId,
   });
-  const model = LlamaModel.random(config, opts.seed, { trainable: true });
-  const trainer = new StepTrainer(model, 'base', { totalSteps: opts.steps, lr: opts.lr, maxGradNorm: 1 });
-  const rng = new Rng(opts.seed);
-  const batches = lengthBucketedBatches(opts.lines, opts.batchSize, rng);
+  const model = LlamaModel.random(config, p.seed, { trainable: true });
+  // Clip at 1, nanoGPT's grad_clip for a model trained from scratch; warm-up as the LoRAs'.
+  const trainer = new StepTrainer(model, 'base', { totalSteps: p.steps, lr: p.lr, gradClip: 1 });
+  const rng = new Rng(p.seed);
+  const batches = lengthBucketedBatches(opts.lines, p.batchSize, rng);
   let cursor = 0;
   const nextLines = (): readonly string[] => {
     if (cursor >= batches.length) {
-      batches.splice(0, batches.length, ...lengthBucketedBatches(opts.lines, opts.batchSize, rng));
+      batches.splice(0, batches.length, ...lengthBucketedBatches(opts.lines, p.batchSize, rng));
       cursor = 0;
     }
     return batches[cursor++]!;
@@ -108,16 +100,16 @@ export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResul
   let firstLoss = NaN;
   let recent = 0;
   let recentN = 0;
-  for (let step = 1; step <= opts.steps; step++) {
-    const batch = lineBatch(tok, nextLines(), opts.context);
+  for (let step = 1; step <= p.steps; step++) {
+    const batch = lineBatch(tok, nextLines(), p.context);
     const r = trainer.trainStep(batch);
     if (step === 1) firstLoss = r.loss;
     tokens += batch.batchSize * batch.seqLen;
     recent += r.loss;
     recentN++;
-    if (step % 25 === 0 || step === opts.steps) {
-      opts.onProgress?.({ step, steps: opts.steps, loss: recent / recentN, tokensPerSecond: tokens / ((performance.now() - start) / 1000) });
-      if (step !== opts.steps) {
+    if (step % 25 === 0 || step === p.steps) {
+      opts.onProgress?.({ step, steps: p.steps, loss: recent / recentN, tokensPerSecond: tokens / ((performance.now() - start) / 1000) });
+      if (step !== p.steps) {
         recent = 0;
         recentN = 0;
       }
@@ -126,8 +118,8 @@ export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResul
   const seconds = (performance.now() - start) / 1000;
   trainer.dispose();
   const finalLoss = recent / recentN;
-  const record = { hash: opts.runHash ?? null, steps: opts.steps, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };
-  await saveCheckpoint(opts.outDir, model, { tokenizer: tok, hfConfig: { _name_or_path: opts.modelId, quiver_pretrain: record } });
+  const record = { hash: opts.runHash ?? null, steps: p.steps, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };
+  await saveCheckpoint(opts.outDir, model, { tokenizer: tok, hfConfig: { _name_or_path: p.modelId, quiver_pretrain: record } });
   model.dispose();
   return { config, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };
 }

@@ -7,24 +7,26 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LlamaModel } from '../model/llama.js';
 import type { Lora } from '../model/lora.js';
-import { AdamW, ADAMW_DEFAULTS, type AdamWConfig } from './adamw.js';
+import { z } from 'zod';
+import { AdamW, AdamWConfig } from './adamw.js';
 import { causalLmLoss } from './causal-lm-loss.js';
 import { clipFactor } from './clip-grad-norm.js';
 import { linearWarmupDecay, warmupSteps } from './lr-schedule.js';
 import type { TrainBatch } from './train-batch.js';
+import { TrainConfig } from './train-config.js';
 
-export interface TrainHyper extends AdamWConfig {
-  /** Steps the schedule spans (it decays to 0 at this step). */
-  totalSteps: number;
-  /** Peak learning rate. 1e-4: the paper's, for LoRA (pretraining a base wants more, e.g. 1e-3). */
-  lr: number;
-  /** Share of totalSteps spent warming up. 0.06: the paper's. */
-  warmupFraction: number;
-  /** Global gradient-norm limit. 0.1: the paper's. */
-  maxGradNorm: number;
-}
-
-export const TRAIN_DEFAULTS = Object.freeze({ ...ADAMW_DEFAULTS, lr: 1e-4, warmupFraction: 0.06, maxGradNorm: 0.1 });
+/**
+ * One optimisation run's settings: the schedule's length, TrainConfig's optimiser fields under
+ * their names there (and so with its defaults: lr, warmupRatio, gradClip) and AdamW's constants.
+ * Pretraining a base passes its own lr and gradClip.
+ */
+export const StepTrainerConfig = TrainConfig.pick({ lr: true, warmupRatio: true, gradClip: true })
+  .extend(AdamWConfig.shape)
+  .extend({
+    /** Steps the schedule spans (it decays to 0 at this step). */
+    totalSteps: z.number().int().positive(),
+  });
+export type StepTrainerConfig = z.output<typeof StepTrainerConfig>;
 
 export interface StepResult {
   /** Mean loss over the batch's answer tokens, before the update. */
@@ -37,7 +39,7 @@ export interface StepResult {
 }
 
 export class StepTrainer {
-  readonly hyper: TrainHyper;
+  readonly hyper: StepTrainerConfig;
   private readonly model: LlamaModel;
   private readonly lora: Lora | null;
   private readonly params: tf.Variable[];
@@ -48,9 +50,8 @@ export class StepTrainer {
    * @param target the LoRA to train (the base stays frozen), or 'base' to train every weight of a
    *   model built with { trainable: true }
    */
-  constructor(model: LlamaModel, target: Lora | 'base', hyper: Partial<TrainHyper> & { totalSteps: number }) {
-    this.hyper = { ...TRAIN_DEFAULTS, ...hyper };
-    if (!(this.hyper.totalSteps >= 1)) throw new RangeError(`totalSteps must be >= 1, got ${this.hyper.totalSteps}`);
+  constructor(model: LlamaModel, target: Lora | 'base', hyper: z.input<typeof StepTrainerConfig>) {
+    this.hyper = StepTrainerConfig.parse(hyper);
     this.model = model;
     if (target === 'base') {
       if (!model.trainable) throw new Error("training 'base' needs a model built with { trainable: true }");
@@ -61,7 +62,7 @@ export class StepTrainer {
       this.params = target.variables();
     }
     this.optimizer = new AdamW(this.params, this.hyper);
-    this.warmup = warmupSteps(this.hyper.totalSteps, this.hyper.warmupFraction);
+    this.warmup = warmupSteps(this.hyper.totalSteps, this.hyper.warmupRatio);
   }
 
   /** Optimizer steps taken so far. */
@@ -79,7 +80,7 @@ export class StepTrainer {
         return out.loss;
       }, this.params);
       const ordered = this.params.map((p) => grads[p.name]!);
-      const { norm, factor } = clipFactor(ordered, this.hyper.maxGradNorm);
+      const { norm, factor } = clipFactor(ordered, this.hyper.gradClip);
       this.optimizer.apply(ordered, factor, lr);
       return [value, norm];
     });
