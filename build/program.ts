@@ -6,6 +6,7 @@ import { registerImportCommand } from './commands/import.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerPretrainCommand } from './commands/pretrain.js';
 import { registerRouteCommand } from './commands/route.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 import { QUIVER_VERSION } from './version.js';
 
@@ -26,5 +27,6 @@ export function createProgram(): Command {
   registerCompileCommand(program);
   registerRouteCommand(program);
   registerEvalCommand(program);
+  registerServeCommand(program);
   return program;
 }

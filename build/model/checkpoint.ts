@@ -1,6 +1,7 @@
 /**
  * A Hugging Face checkpoint folder (INTERFACES.md): `config.json`, `model.safetensors` (or shards
- * listed in `model.safetensors.index.json`) with F32/F16/BF16 weights, and `tokenizer.json`. A
+ * listed in `model.safetensors.index.json`) with F32/F16/BF16 weights, `tokenizer.json`, and
+ * optionally `tokenizer_config.json` (saving writes one, with the chat template: chat-template.ts). A
  * SmolLM-135M download loads as is; what Quiver saves, vLLM, LoRAX and transformers load.
  * Saving builds the folder under a temporary name and renames it into place.
  */
@@ -14,6 +15,7 @@ import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
 import { readJsonFile } from '../io/read-json-file.js';
 import { readSafetensorsFile } from '../io/safetensors-file.js';
+import { checkpointTokenizerConfig } from './chat-template.js';
 import { parseHfConfig, toHfConfig, type LlamaConfig } from './config.js';
 import { hfTensorShapes, LlamaModel, type ModelOptions } from './llama.js';
 
@@ -21,7 +23,7 @@ export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
 export const TOKENIZER_FILE = 'tokenizer.json';
-const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
+export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';
 
 export interface LoadedCheckpoint {
   model: LlamaModel;
@@ -29,6 +31,8 @@ export interface LoadedCheckpoint {
   tokenizer: Tokenizer;
   /** config.json as read: saving passes it on, so keys Quiver does not model survive. */
   hfConfig: Record<string, unknown>;
+  /** tokenizer_config.json as read (its chat_template, special tokens), or null when the folder has none. */
+  tokenizerConfig: unknown;
   /** checkpointModelId: what adapters of this base name as their base model. */
   modelId: string;
 }
@@ -117,7 +121,8 @@ export async function loadCheckpoint(dir: string, options: ModelOptions = {}): P
   const tokenizerPath = join(dir, TOKENIZER_FILE);
   const tokenizerJson = await readJsonObject(tokenizerPath, TOKENIZER_FILE);
   const tokenizerConfigPath = join(dir, TOKENIZER_CONFIG_FILE);
-  const fromTokenizerConfig = (await exists(tokenizerConfigPath)) ? specialIdsFromTokenizerConfig(await readJsonObject(tokenizerConfigPath, TOKENIZER_CONFIG_FILE), tokenizerJson) : {};
+  const tokenizerConfig = (await exists(tokenizerConfigPath)) ? await readJsonObject(tokenizerConfigPath, TOKENIZER_CONFIG_FILE) : null;
+  const fromTokenizerConfig = tokenizerConfig === null ? {} : specialIdsFromTokenizerConfig(tokenizerConfig, tokenizerJson);
   const tokenizer = loadTokenizerJson(
     tokenizerJson,
     {
@@ -145,7 +150,7 @@ export async function loadCheckpoint(dir: string, options: ModelOptions = {}): P
     if (!expected.has(name) && !isIgnorable(name, config)) throw new QuiverInputError(`unexpected tensor "${name}": not part of a Llama model as config.json describes it`, dir);
   }
   const model = LlamaModel.fromHfTensors(config, (name) => files.get(name)!.float32(name), options);
-  return { model, config, tokenizer, hfConfig, modelId: checkpointModelId(hfConfig, dir) };
+  return { model, config, tokenizer, hfConfig, tokenizerConfig, modelId: checkpointModelId(hfConfig, dir) };
 }
 
 export interface SaveCheckpointOptions {
@@ -173,5 +178,6 @@ export async function saveCheckpoint(dir: string, model: LlamaModel, options: Sa
     await writeFile(join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     await writeFile(join(tmp, WEIGHTS_FILE), weights);
     await writeFile(join(tmp, TOKENIZER_FILE), JSON.stringify(options.tokenizer.toTokenizerJson()) + '\n');
+    await writeFile(join(tmp, TOKENIZER_CONFIG_FILE), JSON.stringify(checkpointTokenizerConfig(options.tokenizer, model.config.maxPositionEmbeddings), null, 2) + '\n');
   });
 }

@@ -1,0 +1,65 @@
+/**
+ * A trained library loaded for serving: the base checkpoint (library.json's `base`), its tokenizer
+ * and chat template, every private and MBC adapter under its library id, and the paper's form —
+ * per-token Arrow over the private adapters and over the MBC adapters, with eval's settings
+ * (top-k 4, temperature 1, parameter mix: the `private-arrow` and `mbc-arrow` systems).
+ */
+import { resolve } from 'node:path';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import { EVAL_DEFAULTS } from '../commands/eval.js';
+import { ArrowRouter, arrowPrototypes } from '../model/arrow-router.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
+import type { LlamaModel } from '../model/llama.js';
+import { readLibraryIndex } from '../train/library-index.js';
+import type { ServedLora, ServedRouter } from './adapter-choice.js';
+import { readLoraExpert } from './read-lora-expert.js';
+import { ServedModels } from './served-models.js';
+
+/** The per-token Arrow routers' model names. */
+export const ARROW_MODEL_NAMES = { private: 'quiver-arrow-private', mbc: 'quiver-arrow-mbc' } as const;
+
+export interface ServeLibrary {
+  model: LlamaModel;
+  tokenizer: Tokenizer;
+  /** tokenizer_config.json's `chat_template`, or null. */
+  chatTemplate: string | null;
+  models: ServedModels;
+  dispose(): void;
+}
+
+function arrowRouter(name: string, root: string, loras: readonly ServedLora[], model: LlamaModel): ServedRouter {
+  const experts = loras.map((l) => l.expert);
+  const delta = new ArrowRouter(model.config, experts, arrowPrototypes(model.config, experts), { topK: EVAL_DEFAULTS.topK, temperature: EVAL_DEFAULTS.temperature, mix: 'parameters' });
+  return { name, root, delta };
+}
+
+export async function loadServeLibrary(libraryArg: string): Promise<ServeLibrary> {
+  const libraryDir = resolve(libraryArg);
+  const index = await readLibraryIndex(libraryDir);
+  const basePath = resolve(libraryDir, index.base);
+  const { model, tokenizer, tokenizerConfig } = await loadCheckpoint(basePath);
+  try {
+    const privates: ServedLora[] = [];
+    for (const t of index.tasks) privates.push(await readLoraExpert(t.name, resolve(libraryDir, t.adapter), model.config));
+    const mbc: ServedLora[] = [];
+    for (const c of index.clusters) mbc.push(await readLoraExpert(c.id, resolve(libraryDir, c.adapter), model.config));
+    const routers: ServedRouter[] = [];
+    if (privates.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.private, libraryDir, privates, model));
+    if (mbc.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.mbc, libraryDir, mbc, model));
+    const models = new ServedModels(index.baseModel, basePath, model.config, [...privates, ...mbc], routers);
+    const template = (tokenizerConfig as { chat_template?: unknown } | null)?.chat_template;
+    return {
+      model,
+      tokenizer,
+      chatTemplate: typeof template === 'string' ? template : null,
+      models,
+      dispose: () => {
+        models.dispose();
+        model.dispose();
+      },
+    };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
