@@ -10,7 +10,7 @@ import { EVAL_DEFAULTS } from '../commands/eval.js';
 import { ArrowRouter, arrowPrototypes } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { LlamaModel } from '../model/llama.js';
-import { readLibraryIndex } from '../train/library-index.js';
+import { readLibraryIndex } from '../io/library-index.js';
 import type { ServedLora, ServedRouter } from './adapter-choice.js';
 import { readLoraExpert } from './read-lora-expert.js';
 import { ServedModels } from './served-models.js';
