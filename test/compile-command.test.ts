@@ -13,7 +13,7 @@ import { selectBackend } from '../build/model/backend.js';
 import { loadCheckpoint } from '../build/model/checkpoint.js';
 import { summarizeOnnxModel } from '../build/onnx/onnx-model-info.js';
 import { encodePrompt } from '../build/train/encode-examples.js';
-import { LibraryIndex } from '../build/train/library-index.js';
+import { LibraryIndex } from '../build/io/library-index.js';
 import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
 import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
 import { decodeManifest } from '../shared/manifest/manifest-codec.js';

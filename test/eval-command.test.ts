@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvalReport } from '../build/eval/eval-report.js';
 import { SYSTEM_IDS } from '../build/eval/eval-systems.js';
-import { LibraryIndex } from '../build/train/library-index.js';
+import { LibraryIndex } from '../build/io/library-index.js';
 import { buildMicroLibrary, MICRO_HELDOUT, MICRO_TASKS } from './helpers/micro-library.js';
 import { runCli } from './helpers/run-cli.js';
 

@@ -25,7 +25,7 @@ import { scoreTask } from '../build/eval/score-task.js';
 import { selectBackend } from '../build/model/backend.js';
 import type { AdapterDelta, LlamaModel } from '../build/model/llama.js';
 import { mergeLoras } from '../build/model/lora.js';
-import { groupLayout, groupOf, parseModuleKey } from '../build/model/projections.js';
+import { groupLayout, groupOf, parseProjectionKey } from '../build/model/projections.js';
 import { encodeExample, encodePrompt } from '../build/train/encode-examples.js';
 import { buildMicroLibrary } from './helpers/micro-library.js';
 
@@ -203,7 +203,7 @@ describe('routing accuracy', () => {
     const keys = lib.privates.experts[0]!.modules.map((m) => m.key);
     const protos = new Map(
       keys.map((key) => {
-        const dIn = groupLayout(model.config, groupOf(parseModuleKey(key)!.name)).dIn;
+        const dIn = groupLayout(model.config, groupOf(parseProjectionKey(key)!.name)).dIn;
         const p = new Float32Array(E * dIn);
         lib.privates.experts.forEach((e, i) => {
           const m = e.modules.find((x) => x.key === key)!;

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { checkSameBase, openPeftAdapter } from '../build/io/peft-adapter.js';
 import { writePeftAdapter } from '../build/io/write-peft-adapter.js';
 import { arrowPrototype } from '../shared/arrow/prototype.js';
-import { parseLoraTensorName } from '../shared/peft/module-names.js';
+import { parseProjectionKey } from '../build/model/projections.js';
+import { parseLoraTensorName, parseModuleKey } from '../shared/peft/module-names.js';
+import { moduleInputSite } from '../shared/router/embedder-outputs.js';
 import { serializeSafetensors } from '../shared/safetensors.js';
 import { FAMILY_MODULES, writeNumpyAdapter } from './helpers/peft-python.js';
 import { runPython } from './helpers/python.js';
@@ -32,6 +34,30 @@ describe('PEFT module names', () => {
       error: expect.stringMatching(/module "model.layers.0.self_attn.rotary" is not one Quiver knows/),
     });
     expect(parseLoraTensorName('base_model.model.model.embed_tokens.lora_embedding_A')).toEqual({ error: expect.stringMatching(/embedding or DoRA/) });
+  });
+});
+
+describe('module keys: one parser, read by family', () => {
+  it('PEFT names, Llama projections and embedder outputs agree on every key', () => {
+    const keys = [
+      'model.layers.0.self_attn.q_proj', 'model.layers.11.mlp.down_proj', 'model.layers.2.mlp.gate_proj', 'model.layers.3.self_attn.o_proj',
+      'model.layers.3.self_attn.qkv_proj', 'model.layers.1.self_attn.dense', 'transformer.h.4.mlp.c_proj',
+      'model.layers.01.self_attn.q_proj', 'model.layers.0.mlp.q_proj', 'model.layers.0.self_attn.rotary', 'layers.0.self_attn.q_proj',
+    ];
+    const table = keys.map((k) => [k, parseModuleKey(k)?.layer ?? null, parseProjectionKey(k)?.name ?? null, moduleInputSite(k)?.site ?? null]);
+    expect(table).toEqual([
+      ['model.layers.0.self_attn.q_proj', 0, 'q_proj', 'attnIn'],
+      ['model.layers.11.mlp.down_proj', 11, 'down_proj', 'mlpAct'],
+      ['model.layers.2.mlp.gate_proj', 2, 'gate_proj', 'mlpIn'],
+      ['model.layers.3.self_attn.o_proj', 3, 'o_proj', 'attnOut'],
+      ['model.layers.3.self_attn.qkv_proj', 3, null, null], // Phi-3: a PEFT module, not a Llama projection
+      ['model.layers.1.self_attn.dense', 1, null, null], // Phi-2
+      ['transformer.h.4.mlp.c_proj', 4, null, null], // GPT-2
+      ['model.layers.01.self_attn.q_proj', null, null, null], // one spelling per key
+      ['model.layers.0.mlp.q_proj', null, null, null],
+      ['model.layers.0.self_attn.rotary', null, null, null],
+      ['layers.0.self_attn.q_proj', null, null, null],
+    ]);
   });
 });
 

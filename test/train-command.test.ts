@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { openPeftAdapter } from '../build/io/peft-adapter.js';
 import { loadCheckpoint } from '../build/model/checkpoint.js';
 import { AdapterMeta, ADAPTER_META_FILE } from '../build/train/adapter-job.js';
-import { LibraryIndex } from '../build/train/library-index.js';
+import { LibraryIndex } from '../build/io/library-index.js';
 import { childPids, HAS_PROC, isRunning, waitFor } from './helpers/process-state.js';
 import { runCli } from './helpers/run-cli.js';
 import { useTempDirs } from './helpers/temp-dir.js';

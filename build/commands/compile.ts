@@ -21,21 +21,19 @@ import { EMBEDDER_IR_VERSION, EMBEDDER_OPSET, writeLlamaEmbedder, type WeightDty
 import { MAX_IR_VERSION, MAX_OPSET } from '../onnx/onnx-graph.js';
 import { summarizeOnnxModel } from '../onnx/onnx-model-info.js';
 import { createNodeEmbedder } from '../onnx/ort-node-embedder.js';
-import { LIBRARY_FILE, readLibraryIndex, type LibraryIndex } from '../train/library-index.js';
+import { LIBRARY_FILE, readLibraryIndex, type LibraryIndex } from '../io/library-index.js';
 import { QUIVER_VERSION } from '../version.js';
 import { parseBackend } from './pretrain.js';
 
 export type AdapterPool = 'private' | 'mbc' | 'all';
 const POOLS: readonly AdapterPool[] = ['private', 'mbc', 'all'];
 
-export interface CompileOptions {
+/** What to compile, and the routing the manifest stores (addManifestRoutingOptions). */
+export interface CompileOptions extends RoutingDefaults {
   out: string;
   layers?: number;
   pool: AdapterPool;
   weights: WeightDtype;
-  topK: number;
-  temperature: number;
-  threshold: number;
   backend?: BackendName;
   quiet?: boolean;
 }

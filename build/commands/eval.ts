@@ -2,10 +2,11 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import { parsePositiveInt, parsePositiveNumber } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
-import { readLibraryIndex } from '../train/library-index.js';
+import { readLibraryIndex } from '../io/library-index.js';
 import { formatDuration } from '../progress.js';
 import { EVAL_FILE } from '../eval/eval-report.js';
 import { isSystemId, SYSTEM_IDS, type SystemId } from '../eval/eval-systems.js';
@@ -18,14 +19,12 @@ import { parseBackend } from './pretrain.js';
 export const REPORT_FILE = 'report.html';
 export const SUMMARY_FILE = 'eval.md';
 
-export interface EvalCommandOptions {
+export interface EvalCommandOptions extends Pick<RoutingDefaults, 'topK' | 'temperature'> {
   out?: string;
   tasksSuite?: string;
   heldout?: string;
   limit?: number;
   jobs: number;
-  topK: number;
-  temperature: number;
   maxNewTokens: number;
   systems: SystemId[];
   tasks?: string[];
@@ -34,7 +33,7 @@ export interface EvalCommandOptions {
 }
 
 export const EVAL_DEFAULTS = {
-  // The paper's Arrow: top-4, temperature 1.
+  // The paper's Arrow: top-4, temperature 1 (the manifest's default top-k is PEFT's 3: DEFAULT_ROUTING).
   topK: 4,
   temperature: 1,
   // The suite's answers are at most 12 bytes; 16 leaves room for a model that runs on.

@@ -9,11 +9,9 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { expandAdapterDirs } from '../io/adapter-dirs.js';
 import { formatDuration } from '../progress.js';
 
-export interface ImportOptions {
+/** The output folder and the routing the manifest stores (addManifestRoutingOptions). */
+export interface ImportOptions extends RoutingDefaults {
   out: string;
-  topK: number;
-  temperature: number;
-  threshold: number;
   quiet?: boolean;
 }
 

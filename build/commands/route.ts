@@ -3,10 +3,8 @@ import { routeRequest, type RouteOptions, type RouteResult } from '../../shared/
 import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
 import { openCompiledRouter } from '../io/compiled-router.js';
 
-export interface RouteCommandOptions {
-  topK?: number;
-  temperature?: number;
-  threshold?: number;
+/** The manifest's routing, overridden where an option is given (RouteOptions: the edge's overrides). */
+export interface RouteCommandOptions extends Pick<RouteOptions, 'topK' | 'temperature' | 'threshold'> {
   json?: boolean;
 }
 
@@ -24,11 +22,8 @@ export interface RouteOutput extends RouteResult {
 export async function runRoute(dir: string, prompt: string, opts: RouteCommandOptions): Promise<RouteOutput> {
   const router = await openCompiledRouter(dir);
   try {
-    const options: RouteOptions = {};
-    if (opts.topK !== undefined) options.topK = opts.topK;
-    if (opts.temperature !== undefined) options.temperature = opts.temperature;
-    if (opts.threshold !== undefined) options.threshold = opts.threshold;
-    const result = await routeRequest(router, prompt, options);
+    const { json: _json, ...overrides } = opts;
+    const result = await routeRequest(router, prompt, overrides);
     const kinds = Object.fromEntries(router.manifest.metadata.adapters.map((a) => [a.id, a.kind]));
     return { prompt, manifest: router.manifestPath, kinds, ...result };
   } finally {

@@ -10,7 +10,7 @@ import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta } from '../train/adapter-job.js';
-import { LIBRARY_FILE, LibraryIndex, readLibraryIndex } from '../train/library-index.js';
+import { LIBRARY_FILE, LibraryIndex, readLibraryIndex } from '../io/library-index.js';
 import { formatLibrarySummary } from '../train/library-summary.js';
 import { baseCheckpointHash, mbcJobs, privateJobs, taskDataHash, type PlanContext } from '../train/plan.js';
 import { runAdapterJobs } from '../train/run-jobs.js';

@@ -4,6 +4,7 @@
  * adapters (request-level Arrow on the base model; its accuracy is reported and the request-level
  * systems use it), then scores each system, reporting each (system, task) as it finishes.
  */
+import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import { selectBackend, type BackendName } from '../model/backend.js';
 import { encodePrompt } from '../train/encode-examples.js';
 import { EvalLibrary } from './eval-library.js';
@@ -12,9 +13,8 @@ import type { EvalTask } from './eval-tasks.js';
 import { routePrompts, type PromptRouting } from './prompt-routing.js';
 import { scoreTask, type TaskScore } from './score-task.js';
 
-export interface EvalSettings {
-  topK: number;
-  temperature: number;
+/** Arrow's per-token routing settings, and how generation and the report are bounded. */
+export interface EvalSettings extends Pick<RoutingDefaults, 'topK' | 'temperature'> {
   /** Generated tokens at most, <eos> included. */
   maxNewTokens: number;
   /** Predictions kept per (system, task). */

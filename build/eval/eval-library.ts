@@ -4,24 +4,21 @@
  */
 import { resolve } from 'node:path';
 import { decodeF16, encodeF16 } from '../../shared/half.js';
+import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { openPeftAdapter } from '../io/peft-adapter.js';
 import { ArrowRouter, arrowPrototypes, type ArrowExpert } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { AdapterDelta, LlamaModel } from '../model/llama.js';
 import { Lora, mergeLoras, type LoraModule } from '../model/lora.js';
-import { groupLayout, groupOf, parseModuleKey } from '../model/projections.js';
-import { readLibraryIndex, type LibraryIndex } from '../train/library-index.js';
+import { groupLayout, groupOf, parseProjectionKey } from '../model/projections.js';
+import { readLibraryIndex, type LibraryIndex } from '../io/library-index.js';
 import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
-import type { PromptRouting, RoutedModule } from './prompt-routing.js';
+import type { ModulePrototypes, PromptRouting } from './prompt-routing.js';
 import { fixedAdapter, type RowAdapter } from './row-adapter.js';
 import { RowMix } from './row-mix.js';
 
-export interface ArrowSettings {
-  topK: number;
-  temperature: number;
-}
 
 interface AdapterSet {
   ids: string[];
@@ -50,7 +47,7 @@ async function loadAdapters(libraryDir: string, entries: readonly { id: string; 
 export class EvalLibrary {
   private readonly built = new Map<string, { adapter: RowAdapter; dispose(): void }>();
   private privatePrototypes: Map<string, Float32Array> | null = null;
-  private routedModules: RoutedModule[] | null = null;
+  private routedModules: ModulePrototypes[] | null = null;
   private rowMixInstance: RowMix | null = null;
 
   private constructor(
@@ -59,10 +56,10 @@ export class EvalLibrary {
     readonly tokenizer: Tokenizer,
     readonly privates: AdapterSet,
     readonly mbc: AdapterSet,
-    readonly settings: ArrowSettings,
+    readonly settings: Pick<RoutingDefaults, 'topK' | 'temperature'>,
   ) {}
 
-  static async load(libraryDir: string, settings: ArrowSettings): Promise<EvalLibrary> {
+  static async load(libraryDir: string, settings: Pick<RoutingDefaults, 'topK' | 'temperature'>): Promise<EvalLibrary> {
     const index = await readLibraryIndex(libraryDir);
     const { model, tokenizer } = await loadCheckpoint(resolve(libraryDir, index.base));
     try {
@@ -76,11 +73,11 @@ export class EvalLibrary {
   }
 
   /** The private adapters' prototypes as the routing manifest stores them (F16), for request-level routing. */
-  requestModules(): RoutedModule[] {
+  requestModules(): ModulePrototypes[] {
     this.privatePrototypes ??= arrowPrototypes(this.model.config, this.privates.experts);
     this.routedModules ??= [...this.privatePrototypes].map(([key, p]) => ({
       key,
-      dIn: groupLayout(this.model.config, groupOf(parseModuleKey(key)!.name)).dIn,
+      dIn: groupLayout(this.model.config, groupOf(parseProjectionKey(key)!.name)).dIn,
       prototypes: decodeF16(encodeF16(p)),
     }));
     return this.routedModules;

@@ -5,7 +5,8 @@
  */
 import { relative } from 'node:path';
 import { z } from 'zod';
-import type { LibraryIndex } from '../train/library-index.js';
+import { RoutingDefaults } from '../../shared/manifest/schema.js';
+import type { LibraryIndex } from '../io/library-index.js';
 import type { SystemTaskResult, EvalSettings, TaskRouting } from './eval-job.js';
 import { SYSTEMS, SYSTEM_IDS, type SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
@@ -24,9 +25,7 @@ export const EvalReport = z.strictObject({
   library: z.string(),
   baseModel: z.string(),
   backend: z.string(),
-  settings: z.strictObject({
-    topK: z.number().int().positive(),
-    temperature: z.number().positive(),
+  settings: RoutingDefaults.pick({ topK: true, temperature: true }).extend({
     maxNewTokens: z.number().int().positive(),
     limit: z.number().int().positive().nullable(),
     /** How request-level routing reads the prototypes: rounded to F16 as the routing manifest stores them. */

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { TaskSuite, type TaskExample } from '../../shared/task-data.js';
 import { readJsonFile } from '../io/read-json-file.js';
-import type { LibraryIndex } from '../train/library-index.js';
+import type { LibraryIndex } from '../io/library-index.js';
 import { loadTaskSet, readTaskJsonl, taskEntries } from '../train/task-set.js';
 
 export type EvalSplit = 'in-distribution' | 'held-out';

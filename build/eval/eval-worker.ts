@@ -1,9 +1,9 @@
 /**
  * Child-process entry of `quiver eval`: receives one EvalJob, reports each (system, task) result
- * as it finishes and the job's result at the end over IPC (build/train/worker-pool.ts), then exits.
+ * as it finishes and the job's result at the end over IPC (build/worker-pool.ts), then exits.
  */
 import { QuiverInputError } from '../../shared/errors.js';
-import type { WorkerMessage } from '../train/worker-pool.js';
+import type { WorkerMessage } from '../worker-pool.js';
 import { runEvalJob, type EvalJob, type EvalJobResult, type SystemTaskResult } from './eval-job.js';
 
 type Msg = WorkerMessage<SystemTaskResult, EvalJobResult>;

@@ -7,20 +7,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { aggregateRequestRouting, type RequestRouting } from '../../shared/arrow/request-routing.js';
+import type { RoutedModule, RoutingDefaults } from '../../shared/manifest/schema.js';
 import { arrowTokenWeights } from '../../shared/arrow/token-routing.js';
 import type { LlamaModel } from '../model/llama.js';
-import { parseModuleKey } from '../model/projections.js';
+import { parseProjectionKey } from '../model/projections.js';
 
-export interface RoutedModule {
-  key: string;
-  dIn: number;
+/** A routed module (the manifest's RoutedModule, in part) with its prototypes. */
+export interface ModulePrototypes extends Pick<RoutedModule, 'key' | 'dIn'> {
   /** Row-major [adapters, dIn]. */
   prototypes: Float32Array;
-}
-
-export interface PromptRoutingOptions {
-  topK: number;
-  temperature: number;
 }
 
 export interface PromptRouting extends RequestRouting {
@@ -28,10 +23,10 @@ export interface PromptRouting extends RequestRouting {
   layerBest: number[];
 }
 
-export function routePrompts(model: LlamaModel, prompts: readonly (readonly number[])[], modules: readonly RoutedModule[], adapters: number, opts: PromptRoutingOptions, padId: number, chunk = 128): PromptRouting[] {
+export function routePrompts(model: LlamaModel, prompts: readonly (readonly number[])[], modules: readonly ModulePrototypes[], adapters: number, opts: Pick<RoutingDefaults, 'topK' | 'temperature'>, padId: number, chunk = 128): PromptRouting[] {
   if (modules.length === 0) throw new RangeError('request routing needs at least one routed module');
   const layers = modules.map((m) => {
-    const parsed = parseModuleKey(m.key);
+    const parsed = parseProjectionKey(m.key);
     if (!parsed) throw new RangeError(`"${m.key}" is not a projection of a Llama layer`);
     return parsed.layer;
   });

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ArrowExpert } from '../model/arrow-router.js';
 import type { LlamaConfig } from '../model/config.js';
 import type { AdapterDelta } from '../model/llama.js';
-import { groupLayout, groupOf, parseModuleKey, type ProjectionGroup, type ProjectionName } from '../model/projections.js';
+import { groupLayout, groupOf, parseProjectionKey, type ProjectionGroup, type ProjectionName } from '../model/projections.js';
 
 interface StackedModule {
   name: ProjectionName;
@@ -50,7 +50,7 @@ export class RowMix {
     this.tileExperts = tf.transpose(this.sumExperts);
     const byKey = experts.map((e) => new Map(e.modules.map((m) => [m.key, m])));
     for (const { key } of first.modules) {
-      const parsed = parseModuleKey(key);
+      const parsed = parseProjectionKey(key);
       if (!parsed) throw new RangeError(`"${key}" is not a projection of a Llama layer`);
       const group = groupOf(parsed.name);
       const layout = groupLayout(modelConfig, group);

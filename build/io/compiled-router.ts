@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { QuiverInputError } from '../../shared/errors.js';
 import { openCompiledLibrary, type CompiledLibrary } from '../../shared/router/compiled-library.js';
 import { EMBEDDER_FILE, requireEmbedder } from '../../shared/router/compiled-folder.js';
@@ -13,6 +14,7 @@ import { ortRuntime, type OrtModuleLike } from '../../shared/router/ort-runtime.
 import { ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE } from '../../shared/router/router-tokenizer.js';
 import { MANIFEST_FILE } from '../../shared/manifest/schema.js';
 import type { CompiledFiles } from '../../shared/router/compiled-library.js';
+import { readJsonFile } from './read-json-file.js';
 
 export interface OpenRouter extends CompiledLibrary {
   manifestPath: string;
@@ -27,18 +29,6 @@ async function readBytes(path: string): Promise<Uint8Array> {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-async function readJson(path: string, optional: boolean): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch(() => null);
-  if (text === null) {
-    if (optional) return null;
-    throw new QuiverInputError(MISSING, path);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new QuiverInputError(`not valid JSON (${(err as Error).message})`, path);
-  }
-}
 
 /** The four files of a compiled folder, as shared/router/compiled-library.ts takes them. */
 export async function readCompiledFiles(dir: string): Promise<CompiledFiles> {
@@ -53,8 +43,9 @@ export async function readCompiledFiles(dir: string): Promise<CompiledFiles> {
   return {
     manifest,
     embedder,
-    tokenizerJson: await readJson(join(dir, ROUTER_TOKENIZER_FILE), false),
-    tokenizerConfig: await readJson(join(dir, ROUTER_TOKENIZER_CONFIG_FILE), true),
+    // Their schemas are shared/router's (it checks them from bytes, as the edge does).
+    tokenizerJson: await readJsonFile(join(dir, ROUTER_TOKENIZER_FILE), z.unknown(), { missing: MISSING }),
+    tokenizerConfig: await readJsonFile(join(dir, ROUTER_TOKENIZER_CONFIG_FILE), z.unknown(), { missing: null }),
   };
 }
 

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile } from '../io/read-json-file.js';
-import { TrainConfig } from './train-config.js';
+import { readJsonFile } from './read-json-file.js';
+import { TrainConfig } from '../train/train-config.js';
 
 /**
  * `library.json`: the index of a trained library — tasks, clusters, adapter folders (relative to
- * the library) and their metrics. Written last, atomically, by `quiver train`; read by compile
- * and eval.
+ * the library) and their metrics. Written last, atomically, by `quiver train`; read by compile,
+ * eval and serve.
  */
 export const AdapterMetrics = z.strictObject({
   /** Mean per-token loss on the answer tokens of the test split: base model, then with the adapter. */

@@ -10,10 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { arrowPrototype } from '../../shared/arrow/prototype.js';
+import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import type { LlamaConfig } from './config.js';
 import type { AdapterDelta } from './llama.js';
 import type { LoraModule } from './lora.js';
-import { groupLayout, groupOf, parseModuleKey, type ProjectionGroup, type ProjectionName } from './projections.js';
+import { groupLayout, groupOf, parseProjectionKey, type ProjectionGroup, type ProjectionName } from './projections.js';
 
 export interface ArrowExpert {
   /** α/r of this adapter. */
@@ -22,16 +23,13 @@ export interface ArrowExpert {
   modules: readonly LoraModule[];
 }
 
-export interface ArrowRouterOptions {
-  /** Experts kept per token (paper: 4; PEFT's default: 3). */
-  topK: number;
-  /** Softmax temperature over the kept logits (paper: 1). */
-  temperature: number;
+export interface ArrowRouterOptions extends Pick<RoutingDefaults, 'topK' | 'temperature'> {
   /** How the chosen experts combine (see the file comment). PEFT's 'outputs' by default. */
   mix?: 'outputs' | 'parameters';
 }
 
-interface RoutedModule {
+/** A routed module's experts stacked for two matmuls. */
+interface StackedModule {
   name: ProjectionName;
   protoT: tf.Tensor2D; // [dIn, E]: prototypes as columns
   at: tf.Tensor2D; // [dIn, Σ r_e]: every expert's Aᵀ side by side
@@ -40,7 +38,7 @@ interface RoutedModule {
 }
 
 export class ArrowRouter implements AdapterDelta {
-  private readonly groups = new Map<string, RoutedModule[]>(); // "layer:group"
+  private readonly groups = new Map<string, StackedModule[]>(); // "layer:group"
   private readonly options: Required<ArrowRouterOptions>;
   private readonly experts: number;
   private readonly equalRanks: boolean;
@@ -67,7 +65,7 @@ export class ArrowRouter implements AdapterDelta {
     });
 
     for (const [key, proto] of prototypes) {
-      const parsed = parseModuleKey(key);
+      const parsed = parseProjectionKey(key);
       if (!parsed || parsed.layer >= modelConfig.numHiddenLayers) throw new RangeError(`cannot route "${key}": not a projection of this model`);
       const group = groupOf(parsed.name);
       const layout = groupLayout(modelConfig, group);
@@ -105,7 +103,7 @@ export class ArrowRouter implements AdapterDelta {
   }
 
   /** Per-token routing weights [n, E] at one module: top-k softmax of |x · v_e| / temperature. */
-  private weights(x: tf.Tensor2D, m: RoutedModule): tf.Tensor2D {
+  private weights(x: tf.Tensor2D, m: StackedModule): tf.Tensor2D {
     const k = Math.min(this.options.topK, this.experts);
     const logits = tf.abs(tf.matMul(x, m.protoT)); // [n, E]
     const kth = tf.slice(tf.topk(logits, k).values, [0, k - 1], [-1, 1]); // [n, 1]
@@ -115,7 +113,7 @@ export class ArrowRouter implements AdapterDelta {
     return tf.div(e, tf.sum(e, 1, true)) as tf.Tensor2D;
   }
 
-  private moduleDelta(x: tf.Tensor2D, m: RoutedModule): tf.Tensor2D {
+  private moduleDelta(x: tf.Tensor2D, m: StackedModule): tf.Tensor2D {
     const w = this.weights(x, m); // [n, E]
     const u = tf.matMul(x, m.at); // [n, Σr]: every expert's A x
     if (this.options.mix === 'outputs') {
@@ -147,7 +145,7 @@ export function arrowPrototypes(modelConfig: LlamaConfig, experts: readonly Arro
   const first = experts[0];
   if (!first) return out;
   for (const { key } of first.modules) {
-    const parsed = parseModuleKey(key);
+    const parsed = parseProjectionKey(key);
     if (!parsed) continue;
     const layout = groupLayout(modelConfig, groupOf(parsed.name));
     const dOut = layout.members.find((m) => m.name === parsed.name)!.dOut;

@@ -21,7 +21,7 @@ import type { LlamaConfig } from './config.js';
 import { gatherRows, rowsOf } from './gather-rows.js';
 import { groupedMatMul } from './grouped-matmul.js';
 import { matMulFrozen, matMulTrainable, type FrozenMatrix } from './linear.js';
-import { groupLayout, groupOf, moduleKey, parseModuleKey, PROJECTION_NAMES, projectionShape, type ProjectionGroup, type ProjectionName } from './projections.js';
+import { groupLayout, groupOf, moduleKey, parseProjectionKey, PROJECTION_NAMES, projectionShape, type ProjectionGroup, type ProjectionName } from './projections.js';
 import { rmsNorm } from './rms-norm.js';
 import { ropeTables, rotateHalfMatrix } from './rope.js';
 import { swiglu } from './swiglu.js';
@@ -358,7 +358,7 @@ export class LlamaModel {
   private captureTargets(keys: readonly string[]): Map<string, string[]> {
     const out = new Map<string, string[]>();
     for (const key of keys) {
-      const parsed = parseModuleKey(key);
+      const parsed = parseProjectionKey(key);
       if (!parsed || parsed.layer >= this.config.numHiddenLayers) {
         throw new RangeError(`cannot capture "${key}": expected model.layers.<0..${this.config.numHiddenLayers - 1}>.self_attn.{q,k,v,o}_proj or .mlp.{gate,up,down}_proj`);
       }

@@ -23,7 +23,7 @@ import {
   groupLayout,
   groupOf,
   moduleKey,
-  parseModuleKey,
+  parseProjectionKey,
   PROJECTION_GROUPS,
   PROJECTION_NAMES,
   projectionShape,
@@ -117,7 +117,7 @@ export class Lora implements AdapterDelta {
     const byKey = new Map<string, LoraModule>();
     const names = new Set<ProjectionName>();
     for (const m of modules) {
-      const parsed = parseModuleKey(m.key);
+      const parsed = parseProjectionKey(m.key);
       if (!parsed || parsed.layer >= modelConfig.numHiddenLayers) {
         throw new QuiverInputError(`LoRA module "${m.key}" is not a projection of this ${modelConfig.numHiddenLayers}-layer Llama model`);
       }
@@ -188,7 +188,7 @@ export class Lora implements AdapterDelta {
       }
     }
     const order = (key: string) => {
-      const p = parseModuleKey(key)!;
+      const p = parseProjectionKey(key)!;
       return p.layer * PROJECTION_NAMES.length + PROJECTION_NAMES.indexOf(p.name);
     };
     return out.sort((x, y) => order(x.key) - order(y.key));
@@ -204,7 +204,7 @@ export class Lora implements AdapterDelta {
       loraDropout: this.config.loraDropout,
       targetModules: [...this.config.targetModules],
       modules: this.modules().map((m) => {
-        const { dIn, dOut } = projectionShape(this.modelConfig, parseModuleKey(m.key)!.name);
+        const { dIn, dOut } = projectionShape(this.modelConfig, parseProjectionKey(m.key)!.name);
         return { key: m.key, a: m.a, b: m.b, r, dIn, dOut };
       }),
     };
@@ -267,6 +267,6 @@ export function mergeLoras(loras: readonly Lora[], weights: readonly number[]): 
 
 /** Which fused group a module key's LoRA feeds (for callers that route per module). */
 export function loraGroupOf(key: string): { layer: number; group: ProjectionGroup; name: ProjectionName } | null {
-  const p = parseModuleKey(key);
+  const p = parseProjectionKey(key);
   return p ? { layer: p.layer, group: groupOf(p.name), name: p.name } : null;
 }

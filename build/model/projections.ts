@@ -6,6 +6,7 @@
  * The base projections themselves stay separate matmuls: on tfjs-backend-wasm, splitting a fused
  * [rows, q|k|v] output costs as much as the matmuls it would save.
  */
+import { parseModuleKey } from '../../shared/peft/module-names.js';
 import type { LlamaConfig } from './config.js';
 
 export type ProjectionGroup = 'qkv' | 'o' | 'gateUp' | 'down';
@@ -50,15 +51,11 @@ export function moduleKey(layer: number, name: ProjectionName): string {
   return `model.layers.${layer}.${projectionPath(name)}`;
 }
 
-const KEY = /^model\.layers\.(\d+)\.(?:self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$/;
-
-/** Parses a module key; null when it is not a Llama layer projection. */
-export function parseModuleKey(key: string): { layer: number; name: ProjectionName } | null {
-  const m = KEY.exec(key);
-  if (!m) return null;
-  const name = m[2] as ProjectionName;
-  if (key !== moduleKey(Number(m[1]), name)) return null;
-  return { layer: Number(m[1]), name };
+/** A module key (parseModuleKey, shared/peft/module-names.ts) that names a Llama layer projection, else null. */
+export function parseProjectionKey(key: string): { layer: number; name: ProjectionName } | null {
+  const m = parseModuleKey(key);
+  const name = m?.module.slice(m.module.indexOf('.') + 1) ?? '';
+  return m && isProjectionName(name) && key === moduleKey(m.layer, name) ? { layer: m.layer, name } : null;
 }
 
 /** [dIn, dOut] of a projection (HF stores its weight as [dOut, dIn]). */

@@ -4,10 +4,10 @@
  * folder appears atomically, so its existence with a matching `jobHash` means the job is done: a
  * rerun after a kill skips it, and a half-written adapter is never taken as finished.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AdapterMetrics } from './library-index.js';
+import { AdapterMetrics } from '../io/library-index.js';
+import { readJsonFile } from '../io/read-json-file.js';
 import type { TrainConfig } from './train-config.js';
 
 export const ADAPTER_META_FILE = 'quiver_adapter.json';
@@ -47,12 +47,6 @@ export type AdapterMeta = z.infer<typeof AdapterMeta>;
 
 /** The finished adapter's metadata when `dir` holds this very job's result, else null. */
 export async function finishedAdapter(dir: string, jobHash: string): Promise<AdapterMeta | null> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, ADAPTER_META_FILE), 'utf8');
-  } catch {
-    return null;
-  }
-  const parsed = AdapterMeta.safeParse(JSON.parse(text));
-  return parsed.success && parsed.data.jobHash === jobHash ? parsed.data : null;
+  const meta = await readJsonFile(join(dir, ADAPTER_META_FILE), AdapterMeta, { missing: null });
+  return meta?.jobHash === jobHash ? meta : null;
 }

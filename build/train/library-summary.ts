@@ -1,4 +1,4 @@
-import type { LibraryIndex } from './library-index.js';
+import type { LibraryIndex } from '../io/library-index.js';
 
 /**
  * The library's per-task table: answer-token test loss of the base model and of the task's private

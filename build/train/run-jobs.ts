@@ -9,7 +9,7 @@ import { QuiverInputError } from '../../shared/errors.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta, type JobProgress } from './adapter-job.js';
 import { trainAdapterJob } from './adapter-trainer.js';
-import { JobFailedError, runInWorkers } from './worker-pool.js';
+import { JobFailedError, runInWorkers } from '../worker-pool.js';
 
 /** The compiled worker next to this module, or null when running from TypeScript sources. */
 function compiledWorker(): string | null {

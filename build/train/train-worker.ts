@@ -1,11 +1,11 @@
 /**
  * Child-process entry of `quiver train`: receives one AdapterJob, trains it, reports progress and
- * the result over IPC (build/train/worker-pool.ts), then exits.
+ * the result over IPC (build/worker-pool.ts), then exits.
  */
 import { QuiverInputError } from '../../shared/errors.js';
 import type { AdapterJob, AdapterMeta, JobProgress } from './adapter-job.js';
 import { trainAdapterJob } from './adapter-trainer.js';
-import type { WorkerMessage } from './worker-pool.js';
+import type { WorkerMessage } from '../worker-pool.js';
 
 type Msg = WorkerMessage<JobProgress, AdapterMeta>;
 const send = (m: Msg) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve()));

@@ -1,4 +1,4 @@
-import type { TokenRoutingOptions } from './token-routing.js';
+import type { RoutingDefaults } from '../manifest/schema.js';
 
 /**
  * The second half of per-token Arrow routing, from logits already computed (logits_e = |x · v_e|,
@@ -10,7 +10,7 @@ import type { TokenRoutingOptions } from './token-routing.js';
  * @param logits row-major [tokens, adapters]
  * @returns row-major [tokens, adapters] weights; each row sums to 1
  */
-export function arrowWeightsFromLogits(logits: ArrayLike<number>, tokens: number, adapters: number, options: TokenRoutingOptions): Float32Array {
+export function arrowWeightsFromLogits(logits: ArrayLike<number>, tokens: number, adapters: number, options: Pick<RoutingDefaults, 'topK' | 'temperature'>): Float32Array {
   if (logits.length !== tokens * adapters) throw new RangeError(`logits have ${logits.length} values, expected ${tokens} × ${adapters}`);
   if (!(options.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${options.temperature}`);
   if (!(options.topK >= 1)) throw new RangeError(`topK must be >= 1, got ${options.topK}`);

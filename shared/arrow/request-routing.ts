@@ -1,11 +1,5 @@
+import type { RoutingDefaults } from '../manifest/schema.js';
 import { topKIndices } from './top-k.js';
-
-export interface RequestRoutingOptions {
-  /** Adapters sent to the backend. */
-  topK: number;
-  /** If the best adapter's aggregated weight is below this, route to the base model (no adapter). */
-  threshold: number;
-}
 
 export interface RequestRouting {
   /** Aggregated weight of every adapter (mean over tokens and routed modules); sums to 1. */
@@ -26,7 +20,7 @@ export function aggregateRequestRouting(
   perModule: ReadonlyArray<ArrayLike<number>>,
   tokens: number,
   adapters: number,
-  options: RequestRoutingOptions,
+  options: Pick<RoutingDefaults, 'topK' | 'threshold'>,
 ): RequestRouting {
   if (perModule.length === 0) throw new RangeError('request routing needs at least one routed module');
   if (tokens < 1) throw new RangeError('request routing needs at least one token');

@@ -1,11 +1,5 @@
+import type { RoutingDefaults } from '../manifest/schema.js';
 import { arrowWeightsFromLogits } from './logit-routing.js';
-
-export interface TokenRoutingOptions {
-  /** Adapters kept per token (paper: 4, PEFT default: 3). */
-  topK: number;
-  /** Softmax temperature over the kept logits (paper: 1). */
-  temperature: number;
-}
 
 /**
  * Per-token Arrow routing at one module (DESIGN.md, "Arrow routing"): for each token hidden
@@ -22,7 +16,7 @@ export function arrowTokenWeights(
   prototypes: ArrayLike<number>,
   adapters: number,
   dIn: number,
-  options: TokenRoutingOptions,
+  options: Pick<RoutingDefaults, 'topK' | 'temperature'>,
 ): Float32Array {
   if (hidden.length !== tokens * dIn) throw new RangeError(`hidden has ${hidden.length} values, expected ${tokens} × ${dIn}`);
   if (prototypes.length !== adapters * dIn)

@@ -40,6 +40,11 @@ export const ManifestAdapter = z.strictObject({
 });
 export type ManifestAdapter = z.infer<typeof ManifestAdapter>;
 
+/**
+ * Arrow's routing settings: what a manifest stores for the edge, and the one type of every routing
+ * option in the code (per token, per request, in eval, on the command line); a function that uses
+ * some of them takes a Pick of this.
+ */
 export const RoutingDefaults = z.strictObject({
   /** Adapters kept per request (and per token inside the model). PEFT's default is 3, the paper's 4. */
   topK: z.number().int().positive(),

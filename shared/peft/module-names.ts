@@ -10,18 +10,33 @@
  */
 export type LoraPart = 'lora_A' | 'lora_B';
 
-export interface LoraTensorName {
+/** A module of a base model, as PEFT, manifests and captures name it. */
+export interface ModuleKey {
   /** Module path inside the base model, e.g. `model.layers.3.self_attn.q_proj`. */
   key: string;
   layer: number;
   /** Path below the layer, e.g. `self_attn.q_proj` or `mlp.c_proj`. */
   module: string;
+}
+
+export interface LoraTensorName extends ModuleKey {
   part: LoraPart;
 }
 
 const TENSOR = /^base_model\.model\.(.+)\.(lora_A|lora_B)\.weight$/;
-const DECODER_LAYER = /^model\.layers\.(\d+)\.((?:self_attn\.(?:q_proj|k_proj|v_proj|o_proj|qkv_proj|dense))|(?:mlp\.(?:gate_proj|up_proj|down_proj|gate_up_proj|fc1|fc2)))$/;
-const GPT2_LAYER = /^transformer\.h\.(\d+)\.((?:attn\.(?:c_attn|c_proj))|(?:mlp\.(?:c_fc|c_proj)))$/;
+// Layer numbers as PyTorch names them: no leading zeros, so a key has one spelling.
+const DECODER_LAYER = /^model\.layers\.(0|[1-9]\d*)\.((?:self_attn\.(?:q_proj|k_proj|v_proj|o_proj|qkv_proj|dense))|(?:mlp\.(?:gate_proj|up_proj|down_proj|gate_up_proj|fc1|fc2)))$/;
+const GPT2_LAYER = /^transformer\.h\.(0|[1-9]\d*)\.((?:attn\.(?:c_attn|c_proj))|(?:mlp\.(?:c_fc|c_proj)))$/;
+
+/**
+ * The one parser of module keys: its layer and the path below the layer, for every family above;
+ * null for anything else. What a family-specific reader needs (a Llama projection's name, the
+ * hidden state an embedder output holds) it looks up from `module`.
+ */
+export function parseModuleKey(key: string): ModuleKey | null {
+  const m = DECODER_LAYER.exec(key) ?? GPT2_LAYER.exec(key);
+  return m ? { key, layer: Number(m[1]), module: m[2]! } : null;
+}
 
 /** The module names Quiver knows, for error messages and `--help`. */
 export const KNOWN_MODULES = [
@@ -39,13 +54,12 @@ export function parseLoraTensorName(name: string): LoraTensorName | { error: str
     return { error: `tensor "${name}" is not a LoRA weight (expected base_model.model.<module>.lora_A.weight or .lora_B.weight)` };
   }
   const key = t[1]!;
-  const part = t[2] as LoraPart;
-  const m = DECODER_LAYER.exec(key) ?? GPT2_LAYER.exec(key);
-  if (!m)
+  const parsed = parseModuleKey(key);
+  if (!parsed)
     return {
       error: `tensor "${name}": module "${key}" is not one Quiver knows (Llama/Mistral/Qwen2, Phi-3, Phi-2 or GPT-2 layer modules: ${KNOWN_MODULES.join(', ')})`,
     };
-  return { key, layer: Number(m[1]), module: m[2]!, part };
+  return { ...parsed, part: t[2] as LoraPart };
 }
 
 /** PEFT tensor name for a module path and part. */

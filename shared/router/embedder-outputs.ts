@@ -18,6 +18,7 @@
  * The ONNX writer names its outputs with this file and the embedders read them with it.
  */
 import { prototypeTensorName } from '../manifest/manifest-codec.js';
+import { parseModuleKey } from '../peft/module-names.js';
 
 /** The embedder's token input: int64 [batch, seq]. */
 export const EMBEDDER_INPUT = 'input_ids';
@@ -51,13 +52,11 @@ const OUTPUT_SUFFIX: Record<ModuleInputSite, string> = {
   mlpAct: 'mlp.down_proj.input',
 };
 
-const MODULE_KEY = /^model\.layers\.(0|[1-9]\d*)\.((?:self_attn|mlp)\.[a-z_]+)$/;
-
 /** Where a Llama module key reads its input; null for a module the embedder cannot serve. */
 export function moduleInputSite(moduleKey: string): { layer: number; site: ModuleInputSite } | null {
-  const m = MODULE_KEY.exec(moduleKey);
-  const site = m ? SITE_OF_PROJECTION[m[2]!] : undefined;
-  return m && site ? { layer: Number(m[1]), site } : null;
+  const m = parseModuleKey(moduleKey);
+  const site = m ? SITE_OF_PROJECTION[m.module] : undefined;
+  return m && site ? { layer: m.layer, site } : null;
 }
 
 /** The graph output for a layer's hidden state, e.g. `model.layers.3.input_layernorm.output`. */
