@@ -12,7 +12,7 @@ import { readJsonFile } from '../io/read-json-file.js';
 import { parsePositiveInt, parsePositiveNumber, parseNonNegativeInt } from '../cli-options.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
 import { formatDuration } from '../progress.js';
-import { pretrainBase } from '../train/pretrain.js';
+import { pretrainBase, type PretrainResult } from '../train/pretrain.js';
 import { PretrainConfig } from '../train/pretrain-config.js';
 import { loadTaskSet } from '../train/task-set.js';
 
@@ -65,6 +65,46 @@ async function previousPretrain(dir: string): Promise<{ hash: string; finalLoss:
   return config?.quiver_pretrain ?? null;
 }
 
+export interface RunPretrainOptions {
+  out: string;
+  tasks: string;
+  corpus: string;
+  config: PretrainConfig;
+  backend?: BackendName;
+  quiet?: boolean;
+}
+
+export type PretrainRun = ({ skipped: true } | ({ skipped: false } & PretrainResult)) & { finalLoss: number };
+
+/**
+ * `quiver pretrain` without the command line: pretrains `out` unless it already holds a checkpoint
+ * made with these settings and this text (then `skipped`).
+ */
+export async function runPretrain(opts: RunPretrainOptions): Promise<PretrainRun> {
+  await selectBackend(opts.backend);
+  const text = await pretrainingLines(opts.corpus, opts.tasks);
+  const runHash = pretrainRunHash(opts.config, text.lines);
+  const previous = await previousPretrain(opts.out);
+  if (previous?.hash === runHash) return { skipped: true, finalLoss: previous.finalLoss };
+  process.stderr.write(`pretraining on ${text.corpus} corpus lines + ${text.inputs} task inputs\n`);
+  const start = Date.now();
+  const r = await pretrainBase({
+    outDir: opts.out,
+    lines: text.lines,
+    config: opts.config,
+    runHash,
+    onProgress: opts.quiet
+      ? undefined
+      : (p) => {
+          const elapsed = Date.now() - start;
+          process.stderr.write(
+            `[${p.step}/${p.steps}] loss ${p.loss.toFixed(3)}  ${Math.round(p.tokensPerSecond)} tok/s  ${formatDuration(elapsed)}  ETA ${formatDuration((elapsed / p.step) * (p.steps - p.step))}\n`,
+          );
+        },
+  });
+  return { skipped: false, ...r };
+}
+
 export function registerPretrainCommand(program: Command): void {
   const d = PretrainConfig.parse({});
   program
@@ -92,31 +132,11 @@ export function registerPretrainCommand(program: Command): void {
       const { out, tasks, corpus, backend, quiet, ...settings } = opts;
       const parsed = PretrainConfig.safeParse(settings);
       if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), 'options');
-      const config = parsed.data;
-      await selectBackend(backend);
-      const text = await pretrainingLines(corpus, tasks);
-      const runHash = pretrainRunHash(config, text.lines);
-      const previous = await previousPretrain(out);
-      if (previous?.hash === runHash) {
-        process.stdout.write(`${out} is already pretrained with these settings and data (loss ${previous.finalLoss.toFixed(3)}): nothing to do\n`);
+      const r = await runPretrain({ out, tasks, corpus, config: parsed.data, ...(backend ? { backend } : {}), ...(quiet ? { quiet } : {}) });
+      if (r.skipped) {
+        process.stdout.write(`${out} is already pretrained with these settings and data (loss ${r.finalLoss.toFixed(3)}): nothing to do\n`);
         return;
       }
-      process.stderr.write(`pretraining on ${text.corpus} corpus lines + ${text.inputs} task inputs\n`);
-      const start = Date.now();
-      const r = await pretrainBase({
-        outDir: out,
-        lines: text.lines,
-        config,
-        runHash,
-        onProgress: quiet
-          ? undefined
-          : (p) => {
-              const elapsed = Date.now() - start;
-              process.stderr.write(
-                `[${p.step}/${p.steps}] loss ${p.loss.toFixed(3)}  ${Math.round(p.tokensPerSecond)} tok/s  ${formatDuration(elapsed)}  ETA ${formatDuration((elapsed / p.step) * (p.steps - p.step))}\n`,
-              );
-            },
-      });
       process.stdout.write(
         [
           `wrote ${out}`,
