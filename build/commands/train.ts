@@ -93,13 +93,13 @@ async function refuseOtherConfiguration(outDir: string, config: TrainConfig, mbc
   );
 }
 
-/**
- * `quiver train`: private adapters (one per task) → MBC clustering of their weights → one adapter
- * per cluster from a fresh init → library.json. Resumable and shardable (build/train/plan.ts).
- */
+/** What trainLibrary needs: the command's options with the hyper-parameters parsed. */
+export interface TrainLibraryOptions extends Omit<TrainCommandOptions, keyof TrainConfig | 'targetModules'> {
+  config: TrainConfig;
+}
+
+/** `quiver train`'s options → TrainConfig (errors name the option), then trainLibrary. */
 export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary> {
-  const start = Date.now();
-  const log = (l: string) => process.stderr.write(`${l}\n`);
   const parsedConfig = TrainConfig.safeParse({
     r: opts.r,
     loraAlpha: opts.loraAlpha,
@@ -114,7 +114,17 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
     seed: opts.seed,
   });
   if (!parsedConfig.success) throw new QuiverInputError(formatZodError(parsedConfig.error), 'options');
-  const config = parsedConfig.data;
+  return trainLibrary({ ...opts, config: parsedConfig.data });
+}
+
+/**
+ * `quiver train`: private adapters (one per task) → MBC clustering of their weights → one adapter
+ * per cluster from a fresh init → library.json. Resumable and shardable (build/train/plan.ts).
+ */
+export async function trainLibrary(opts: TrainLibraryOptions): Promise<TrainSummary> {
+  const start = Date.now();
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const { config } = opts;
   const mbcConfig = { ...config, epochs: opts.mbcEpochs };
   const baseDir = resolve(opts.base);
   const tasksDir = resolve(opts.tasks);
@@ -158,7 +168,7 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
   else {
     const k = Math.max(1, Math.min(opts.k, privateDirs.length - 1));
     if (k !== opts.k) log(`--k ${opts.k} is too many for ${privateDirs.length} tasks: using ${k}`);
-    const c = await runCluster(privateDirs, { out: join(outDir, 'clusters'), k, seed: opts.seed, restarts: 10, dims: 64, quiet: true });
+    const c = await runCluster(privateDirs, { out: join(outDir, 'clusters'), k, seed: config.seed, restarts: 10, dims: 64, quiet: true });
     clusters = c.clusters.clusters.map((cl) => ({ id: cl.id, tasks: cl.adapters }));
     log(`MBC: ${clusters.length} clusters: ${clusters.map((cl) => `${cl.id} = {${cl.tasks.join(', ')}}`).join('; ')}`);
   }
