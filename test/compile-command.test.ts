@@ -17,6 +17,7 @@ import { LibraryIndex } from '../build/io/library-index.js';
 import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
 import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
 import { decodeManifest } from '../shared/manifest/manifest-codec.js';
+import { COMPILED_FILES } from '../shared/router/compiled-folder.js';
 import { runCli } from './helpers/run-cli.js';
 
 const WORDS = ['apple', 'river', 'stone', 'cloud', 'tiger', 'maple', 'lemon', 'piano', 'robot', 'sugar', 'ocean', 'pearl'];
@@ -106,10 +107,13 @@ describe('quiver compile', () => {
     expect(await readFile(join(out, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(lib, index.base, 'tokenizer.json'), 'utf8'));
     expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8'))).toEqual({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', model_max_length: 32 });
 
-    // The same library compiles to the same bytes.
-    const again = join(root, 'compiled-again');
+    // No path of this machine: each adapter is named by its folder inside the library.
+    expect(md.adapters.map((a) => a.source)).toEqual([...index.tasks.map((t) => t.adapter), ...index.clusters.map((c) => c.adapter)]);
+    expect(md.adapters.every((a) => a.source !== null && /^(private|mbc)\/[\w.-]+$/.test(a.source))).toBe(true);
+    // The same library compiles to the same bytes, into any folder (here one level deeper).
+    const again = join(root, 'elsewhere', 'compiled-again');
     expect((await runCli(['compile', lib, '--out', again, '--pool', 'all', '-q', '--backend', 'wasm'])).code).toBe(0);
-    for (const f of ['manifest.safetensors', 'embedder.onnx']) expect(sha256(await readFile(join(again, f))), f).toBe(sha256(await readFile(join(out, f))));
+    for (const f of COMPILED_FILES) expect(sha256(await readFile(join(again, f))), f).toBe(sha256(await readFile(join(out, f))));
   }, 60_000);
 
   it('--layers 1 keeps layer 0 only; --pool mbc takes the cluster adapters', async () => {

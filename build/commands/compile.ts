@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { QuiverInputError } from '../../shared/errors.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../shared/manifest/manifest-codec.js';
@@ -57,15 +57,24 @@ const CHECK_PROMPT = 'Quiver checks the ONNX embedder against the model on this 
 
 interface PoolEntry {
   dir: string;
+  /** The manifest's `source`: the adapter's folder inside the library, or null for one outside it. */
+  source: string | null;
   kind: 'private' | 'mbc';
   tasks: string[];
   cluster: string | null;
 }
 
+/** `private/<task>` as library.json names it; null when it points outside the library (a path of this machine). */
+function librarySource(libDir: string, adapter: string): string | null {
+  const rel = relative(libDir, resolve(libDir, adapter)).split(sep).join('/');
+  return rel === '' || rel.startsWith('../') || rel === '..' || isAbsolute(rel) ? null : rel;
+}
+
 function poolEntries(libDir: string, index: LibraryIndex, pool: AdapterPool): PoolEntry[] {
   const out: PoolEntry[] = [];
-  if (pool !== 'mbc') for (const t of index.tasks) out.push({ dir: resolve(libDir, t.adapter), kind: 'private', tasks: [t.name], cluster: t.cluster });
-  if (pool !== 'private') for (const c of index.clusters) out.push({ dir: resolve(libDir, c.adapter), kind: 'mbc', tasks: [...c.tasks], cluster: c.id });
+  const entry = (adapter: string) => ({ dir: resolve(libDir, adapter), source: librarySource(libDir, adapter) });
+  if (pool !== 'mbc') for (const t of index.tasks) out.push({ ...entry(t.adapter), kind: 'private', tasks: [t.name], cluster: t.cluster });
+  if (pool !== 'private') for (const c of index.clusters) out.push({ ...entry(c.adapter), kind: 'mbc', tasks: [...c.tasks], cluster: c.id });
   if (out.length === 0) throw new QuiverInputError(`the library has no ${pool === 'all' ? '' : `${pool} `}adapters`, join(libDir, LIBRARY_FILE));
   return out;
 }
@@ -185,7 +194,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
       r: r.r,
       loraAlpha: r.loraAlpha,
       cluster: entries[i]!.cluster,
-      source: relative(outDir, r.dir) || '.',
+      source: entries[i]!.source,
     }));
     const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
     const embedder = { path: EMBEDDER_FILE, sha256: createHash('sha256').update(onnxModel.bytes).digest('hex'), layers: onnxModel.layers };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { encodeManifest } from '../../shared/manifest/manifest-codec.js';
 import { MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
 import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
@@ -41,7 +41,8 @@ export async function runImport(dirArgs: string[], opts: ImportOptions): Promise
     r: r.r,
     loraAlpha: r.loraAlpha,
     cluster: null,
-    source: relative(outDir, r.dir) || '.',
+    // The folders are the user's, wherever they are: the manifest names none (shared/manifest/schema.ts).
+    source: null,
   }));
   const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
   const bytes = await encodeManifest({ baseModel: records[0]!.baseModel, embedder: null, modules, adapters, routing, prototypes });

@@ -35,7 +35,12 @@ export const ManifestAdapter = z.strictObject({
   loraAlpha: z.number().positive(),
   /** MBC cluster id, or null. */
   cluster: z.string().nullable(),
-  /** Where the adapter came from (a path relative to the manifest, or an id); informational. */
+  /**
+   * Where the adapter lives inside the library it was compiled from (`private/<task>`,
+   * `mbc/<cluster>`), or null (imported adapters: their folders are the user's). Never a path of
+   * the build machine, so a manifest and its checksum depend on the library alone, not on where it
+   * was built or written. Informational.
+   */
   source: z.string().nullable(),
 });
 export type ManifestAdapter = z.infer<typeof ManifestAdapter>;
