@@ -26,7 +26,10 @@ import { QUIVER_VERSION } from '../version.js';
 import { parseBackend } from './pretrain.js';
 
 export type AdapterPool = 'private' | 'mbc' | 'all';
-const POOLS: readonly AdapterPool[] = ['private', 'mbc', 'all'];
+export const POOLS = ['private', 'mbc', 'all'] as const satisfies readonly AdapterPool[];
+
+/** compile's defaults besides the manifest's routing (DEFAULT_ROUTING): the paper's Private+Arrow pool, exact weights. */
+export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32' } as const satisfies { pool: AdapterPool; weights: WeightDtype };
 
 /** What to compile, and the routing the manifest stores (addManifestRoutingOptions). */
 export interface CompileOptions extends RoutingDefaults {
@@ -260,8 +263,8 @@ export function registerCompileCommand(program: Command): void {
     .argument('<library>', `a library folder (with ${LIBRARY_FILE}) written by quiver train`)
     .requiredOption('-o, --out <dir>', 'output folder (replaced as a whole; it must hold nothing else)')
     .option('--layers <L>', 'run only the first L decoder layers at the edge; prototypes of later layers are left out (default: up to the last routed layer)', parsePositiveInt)
-    .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, 'private' as AdapterPool)
-    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, 'f32' as WeightDtype);
+    .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, COMPILE_DEFAULTS.pool as AdapterPool)
+    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, COMPILE_DEFAULTS.weights as WeightDtype);
   addManifestRoutingOptions(command)
     .option('--backend <name>', `TensorFlow.js backend for the check against the model (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')
