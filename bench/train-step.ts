@@ -1,5 +1,5 @@
 /**
- * Times one LoRA training step in ENVIRONMENT.md's configuration — a 2-layer model, d 128,
+ * Times one LoRA training step in the configuration docs/environment.md ("TensorFlow.js") measures — a 2-layer model, d 128,
  * 4 heads, LoRA rank 4 on q and v, batch 16 × 32 — on the wasm and cpu backends in one process.
  * (Not fixed there, chosen here: a 259-token byte vocabulary, MLP width 512, loss on all 31
  * next-token positions of each row.) Run: node dist/bench/train-step.js [wasmSteps] [cpuSteps]

@@ -18,7 +18,7 @@ function sortedMedianMagnitude(x: ArrayLike<number>): number {
   return m.length % 2 ? m[h]! : (m[h - 1]! + m[h]!) / 2;
 }
 
-/** The sparsified vector of DESIGN.md: entries with |x| <= median(|x|) zeroed. */
+/** The sparsified vector of docs/method.md ("MBC"): entries with |x| <= median(|x|) zeroed. */
 function sparsify(x: Float32Array): Float64Array {
   const t = sortedMedianMagnitude(x);
   return Float64Array.from(x, (v) => (Math.abs(v) > t ? v : 0));

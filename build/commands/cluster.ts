@@ -50,7 +50,7 @@ export interface ClusterSummary {
 }
 
 /**
- * `quiver cluster`: MBC (DESIGN.md, "MBC") over PEFT adapters on disk. Streams the adapters twice
+ * `quiver cluster`: MBC (docs/method.md, "MBC") over PEFT adapters on disk. Streams the adapters twice
  * (medians, then the Gram matrix one module at a time; build/mbc/adapter-gram.ts), clusters from
  * the Gram matrix (shared/mbc/mbc.ts) and writes clusters.json, similarity.json, similarity.svg.
  */

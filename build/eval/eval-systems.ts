@@ -1,5 +1,5 @@
 /**
- * The systems `quiver eval` compares (DESIGN.md, "Baselines" and "Arrow routing"): the base model,
+ * The systems `quiver eval` compares (docs/method.md, "Baselines", "Arrow routing, per token" and "Request-level Arrow"): the base model,
  * μ-merges, Arrow per token inside the model (the paper's form), Arrow per request (what the edge
  * can do: one routing decision from the prompt, then one adapter or one LoRAX `linear` merge for
  * the whole request), MBC adapters, and the oracle.

@@ -1,5 +1,5 @@
 /**
- * Request-level Arrow over a batch of prompts, as the edge computes it (DESIGN.md, "Request-level
+ * Request-level Arrow over a batch of prompts, as the edge computes it (docs/method.md, "Request-level
  * Arrow"): the base model's input to every routed module over the prompt's tokens (<bos> input
  * separator, as training and shared/router/prompt-ids.ts encode it), per-token weights
  * (arrowTokenWeights), averaged over tokens and modules (aggregateRequestRouting). The per-layer

@@ -1,7 +1,7 @@
 /**
  * Adapters merged per batch row, in parameter space: row b gets ΔW_b = (α/r)(Σ_e w_be B_e)(Σ_e w_be A_e),
  * the same for every token of the row. With one row's weights this is exactly LoRAX's `linear`
- * merge of a request (INTERFACES.md) and mergeLoras; with one-hot weights it is one adapter. So a
+ * merge of a request (docs/interfaces.md, "Serving backends") and mergeLoras; with one-hot weights it is one adapter. So a
  * whole batch of requests, each routed to its own adapters, runs in one forward pass.
  * All experts' A and B are stacked once per module, as in arrow-router.ts: a module costs two
  * matmuls whatever the number of experts.

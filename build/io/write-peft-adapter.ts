@@ -1,5 +1,5 @@
 /**
- * Writing a PEFT LoRA adapter folder that PEFT, vLLM and LoRAX load (INTERFACES.md): the config
+ * Writing a PEFT LoRA adapter folder that PEFT, vLLM and LoRAX load (docs/interfaces.md, "PEFT LoRA adapter folder"): the config
  * keys they read and `base_model.model.<module>.lora_{A,B}.weight` tensors. The folder appears
  * whole or not at all (built in a temp folder, then renamed).
  */

@@ -1,5 +1,5 @@
 /**
- * The two streaming passes of MBC over adapters on disk (DESIGN.md, "MBC"), sized so that
+ * The two streaming passes of MBC over adapters on disk (docs/method.md, "MBC"), sized so that
  * hundreds of 7B adapters (~17M floats each flattened) fit in memory: no pass ever holds more
  * than one flattened adapter, or one module of every adapter.
  *

@@ -1,5 +1,5 @@
 /**
- * Per-token Arrow routing inside the model (DESIGN.md, "Arrow routing"): at every routed module,
+ * Per-token Arrow routing inside the model (docs/method.md, "Arrow routing, per token"): at every routed module,
  * for each token's input x, logits_e = |x · v_e| against the module's prototypes, keep the top k,
  * softmax over the kept logits / temperature, then mix the chosen experts:
  *   'outputs'    Σ_e w_e (α_e/r_e) B_e A_e x                      (PEFT's arrow.py)

@@ -1,5 +1,5 @@
 /**
- * Picks the TensorFlow.js backend at run time (ENVIRONMENT.md): tfjs-node-gpu, then tfjs-node, then
+ * Picks the TensorFlow.js backend at run time (docs/environment.md, "TensorFlow.js"): tfjs-node-gpu, then tfjs-node, then
  * wasm, then the pure-JS cpu backend. The two native ones are optionalDependencies whose install
  * downloads libtensorflow and fails on machines without internet or CUDA, so they are imported
  * dynamically and may simply be absent. Build-side only: the worker never picks a backend by trial.

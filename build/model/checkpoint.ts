@@ -1,5 +1,5 @@
 /**
- * A Hugging Face checkpoint folder (INTERFACES.md): `config.json`, `model.safetensors` (or shards
+ * A Hugging Face checkpoint folder (docs/interfaces.md): `config.json`, `model.safetensors` (or shards
  * listed in `model.safetensors.index.json`) with F32/F16/BF16 weights, `tokenizer.json`, and
  * optionally `tokenizer_config.json` (saving writes one, with the chat template: chat-template.ts). A
  * SmolLM-135M download loads as is; what Quiver saves, vLLM, LoRAX and transformers load.

@@ -1,7 +1,7 @@
 /**
  * Rows of a matrix by index. tf.gather is slow on tfjs-backend-wasm (4 ms for 512 rows of 128,
  * against 0.1 ms for GatherNd) and its gradient, UnsortedSegmentSum, is missing there
- * (ENVIRONMENT.md). So rows are read with GatherNd, and the gradient goes back with ScatterNd,
+ * (docs/environment.md, "TensorFlow.js"). So rows are read with GatherNd, and the gradient goes back with ScatterNd,
  * which sums repeated indices and exists on wasm. Used for the embedding lookup (trainable or not)
  * and for picking the rows that carry a loss before the LM head.
  */

@@ -5,7 +5,7 @@
  * convolution reads and writes: input [1, i, k, g] (NHWC, g channels), filter [1, k, g, j]
  * (width k, channel multiplier j), 'valid' padding, output [1, i, 1, g·j]. On tfjs-backend-wasm
  * that convolution runs in XNNPACK, about 7× faster than its batched matmul, which is a naive loop
- * (ENVIRONMENT.md). wasm has no depthwise-convolution gradient kernels, so the backward pass is
+ * (docs/environment.md, "TensorFlow.js"). wasm has no depthwise-convolution gradient kernels, so the backward pass is
  * written with the same forward convolution. Other backends take the batched-matmul route.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,7 +1,7 @@
 /**
  * y = x · w with a hand-written backward pass that uses only plain (untransposed, unbatched) 2-D
  * matmuls. Why: tfjs-backend-wasm sends a matmul with transposeA/transposeB, or with a batch
- * dimension, to a naive loop about 10× slower than its XNNPACK path (ENVIRONMENT.md; measured
+ * dimension, to a naive loop about 10× slower than its XNNPACK path (docs/environment.md, "TensorFlow.js"; measured
  * 1.2 vs 13 GFLOP/s), and tf.matMul's built-in gradient uses exactly those transposed forms.
  * Weights are kept in compute layout [in, out]; a frozen weight also keeps its transpose [out, in]
  * so the backward pass needs no transpose at all, and only dx is computed for it.

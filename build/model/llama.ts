@@ -4,7 +4,7 @@
  * RMSNorm → SwiGLU MLP → residual], a final RMSNorm and the LM head (tied to the embedding or not).
  *
  * Built for speed on tfjs-backend-wasm, where every op has a fixed cost and only plain 2-D matmuls
- * are fast (ENVIRONMENT.md):
+ * are fast (docs/environment.md, "TensorFlow.js"):
  *  - weights live in compute layout [in, out], and a frozen weight keeps its transpose for the
  *    backward pass; matmuls and attention have hand-written gradients (linear.ts, grouped-matmul.ts);
  *  - rows are time-major: row = t·batch + b. Attention then needs fewer transposes (v and the

@@ -1,5 +1,5 @@
 /**
- * LoRA (Hu et al. 2021) on the Llama projections, in PEFT's form (DESIGN.md):
+ * LoRA (Hu et al. 2021) on the Llama projections, in PEFT's form (docs/method.md, "Notation"):
  *   y = W x + (α/r) · B A dropout(x),  A [r, dIn] Kaiming-uniform, B [dOut, r] zero.
  *
  * The LoRA modules of one group (projections.ts: q, k, v; gate, up) read the same input, so their

@@ -1,5 +1,5 @@
 /**
- * The Arrow embedder as ONNX (DESIGN.md, "What the edge embeds"): the base Llama model's first
+ * The Arrow embedder as ONNX (docs/method.md, "What the edge embeds"): the base Llama model's first
  * layers, returning the input hidden states of the routed modules. Built from default-domain
  * operators only (IR 8, opset 17) so that onnxruntime-node and onnxruntime-web both run it:
  *   embedding         Gather (F16 weights: Gather, then Cast of the rows only)

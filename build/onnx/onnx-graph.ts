@@ -1,6 +1,6 @@
 /**
  * A small builder for ONNX graphs over onnx-proto (protobufjs static code for onnx.proto, whose
- * schema stops at IR version 8: ENVIRONMENT.md). Default domain only; initializers as raw
+ * schema stops at IR version 8: docs/environment.md, "ONNX and onnxruntime"). Default domain only; initializers as raw
  * little-endian bytes.
  */
 import onnxProto from 'onnx-proto';

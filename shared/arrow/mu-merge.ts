@@ -1,5 +1,5 @@
 /**
- * μ-routing (DESIGN.md, "Baselines"): the uniform average of the library's adapters, averaging A
+ * μ-routing (docs/method.md, "Baselines"): the uniform average of the library's adapters, averaging A
  * and B separately as the reference code does (not the average of the B·A products). The
  * weighted form is LoRAX's `linear` merge (Σ w·A, Σ w·B).
  */

@@ -2,7 +2,7 @@ import { householderQRColumns } from '../linalg/householder-qr.js';
 import { symmetricEigen } from '../linalg/symmetric-eigen.js';
 
 /**
- * The Arrow prototype of one LoRA module: the top right singular vector of B·A (DESIGN.md,
+ * The Arrow prototype of one LoRA module: the top right singular vector of B·A (docs/method.md,
  * "Arrow prototypes"). Computed exactly without forming the d_out × d_in product:
  *   Aᵀ = Q R (thin QR, d_in × r),  M = R (BᵀB) Rᵀ (r × r),  u = top eigenvector of M,  v = Q u.
  * (B A)ᵀ(B A) = Q M Qᵀ, so Q u is its top eigenvector. α/r scales B·A and does not move v.

@@ -11,7 +11,7 @@ export interface RequestRouting {
 }
 
 /**
- * Request-level Arrow (DESIGN.md): average the per-token routing weights over the prompt's tokens
+ * Request-level Arrow (docs/method.md, "Request-level Arrow"): average the per-token routing weights over the prompt's tokens
  * and over every routed module, keep the top k, renormalise.
  *
  * @param perModule one row-major [tokens, adapters] weight matrix per routed module

@@ -2,7 +2,7 @@ import type { RoutingDefaults } from '../manifest/schema.js';
 import { arrowWeightsFromLogits } from './logit-routing.js';
 
 /**
- * Per-token Arrow routing at one module (DESIGN.md, "Arrow routing"): for each token hidden
+ * Per-token Arrow routing at one module (docs/method.md, "Arrow routing, per token"): for each token hidden
  * state x (the module's input, no extra normalisation), logits_e = |x · v_e|; keep the top k,
  * softmax over the kept logits / temperature (arrowWeightsFromLogits); the others get weight 0.
  *

@@ -3,8 +3,8 @@ import { Rng } from '../random.js';
 import { kmeansPlusPlus, squaredDistance } from './kmeans-plus-plus.js';
 
 /**
- * k-means with several seeded k-means++ restarts, keeping the lowest inertia (DESIGN.md, "MBC":
- * "k-means++, several restarts, fixed seed"; sklearn's n_init does the same). Lloyd iterations
+ * k-means with several seeded k-means++ restarts, keeping the lowest inertia (docs/method.md, "MBC":
+ * k-means++ seeding, several restarts with a fixed seed; sklearn's n_init does the same). Lloyd iterations
  * are ml-kmeans's; the initial centres are ours (see kmeans-plus-plus.ts).
  */
 export interface KMeansOptions {

@@ -1,5 +1,5 @@
 /**
- * Cosine similarity between every pair of rows (DESIGN.md, "MBC": L2-normalise the reduced
+ * Cosine similarity between every pair of rows (docs/method.md, "MBC": L2-normalise the reduced
  * vectors, then build the task × task cosine-similarity matrix).
  *
  * An all-zero row (an adapter whose weights are all zero) has no direction: its normalised row

@@ -1,7 +1,7 @@
 /**
  * Accumulates one block of columns of the sparsified adapter matrix into the N × N Gram matrix
  * G = X Xᵀ (X: one row per adapter, its flattened weights with entries |x| <= that adapter's
- * median zeroed; DESIGN.md, "MBC").
+ * median zeroed; docs/method.md, "MBC").
  *
  * The caller streams X a module at a time (block = every adapter's slice of that module, memory
  * N × module size), so the full X (N × ~17M floats for a 7B model) never exists. Inside a block the

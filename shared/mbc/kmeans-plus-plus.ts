@@ -5,7 +5,7 @@ import type { Rng } from '../random.js';
  * each next one a point drawn with probability proportional to its squared distance to the
  * nearest centre chosen so far. Returns the indices of the chosen points, in order.
  *
- * Our own rather than ml-kmeans's: that one is unusable on long vectors (ENVIRONMENT.md) and
+ * Our own rather than ml-kmeans's: that one is unusable on long vectors (docs/environment.md, "Linear algebra and clustering") and
  * draws from its own generator; this one draws from the caller's `Rng`, so a seed fixes the
  * whole clustering. When every remaining point coincides with a centre (duplicates, k larger
  * than the number of distinct points) the next centre is drawn uniformly among the points not

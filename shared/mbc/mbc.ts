@@ -4,7 +4,7 @@ import { silhouetteScore } from './silhouette.js';
 import { truncatedSvdFromGram } from './truncated-svd.js';
 
 /**
- * Model-based clustering from the Gram matrix of the sparsified adapter vectors (DESIGN.md,
+ * Model-based clustering from the Gram matrix of the sparsified adapter vectors (docs/method.md,
  * "MBC"): truncated SVD to `dims` → L2-normalise → cosine matrix S → k-means on the rows of S.
  * The streaming part that builds G from adapters on disk lives in build/mbc/adapter-gram.ts.
  */

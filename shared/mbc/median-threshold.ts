@@ -1,5 +1,5 @@
 /**
- * The MBC sparsity threshold of one adapter (DESIGN.md, "MBC"): the median of the magnitudes of
+ * The MBC sparsity threshold of one adapter (docs/method.md, "MBC"): the median of the magnitudes of
  * its flattened weights. Entries at or below it are zeroed, keeping the largest 50%.
  *
  * Exact, in O(n) expected time by quickselect, because an adapter of a 7B model flattens to

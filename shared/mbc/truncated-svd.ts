@@ -2,7 +2,7 @@ import { symmetricEigen } from '../linalg/symmetric-eigen.js';
 
 /**
  * Truncated SVD of the sparsified adapter matrix X [n, L], computed exactly from its Gram matrix
- * G = X Xᵀ [n, n] (DESIGN.md, "MBC": "reduce all vectors with a truncated SVD to 64 dimensions").
+ * G = X Xᵀ [n, n] (docs/method.md, "MBC": reduce all vectors together with a truncated SVD to 64 dimensions).
  *
  * X = U Σ Vᵀ gives G = U Σ² Uᵀ, so the eigen-decomposition of G yields U and Σ, and the reduced
  * vectors X V_k = U_k Σ_k come out without ever touching L-long vectors. This is what sklearn's

@@ -23,7 +23,7 @@ export const AdapterConfig = z.looseObject({
 });
 export type AdapterConfig = z.infer<typeof AdapterConfig>;
 
-/** The config Quiver writes: the keys INTERFACES.md lists, which PEFT, vLLM and LoRAX load. */
+/** The config Quiver writes: the keys docs/interfaces.md lists, which PEFT, vLLM and LoRAX load. */
 export function peftAdapterConfig(opts: {
   baseModel: string;
   r: number;

@@ -1,5 +1,5 @@
 /**
- * Request-level Arrow routing of one prompt (DESIGN.md): the pure router that `quiver route` and
+ * Request-level Arrow routing of one prompt (docs/method.md, "Request-level Arrow"): the pure router that `quiver route` and
  * the edge both run. Prompt ids as training saw them → embedder (Arrow logits |x · v_e| per routed
  * module and token) → per-token top-k softmax → mean over tokens and modules → top k.
  */
