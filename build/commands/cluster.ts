@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { similarityHeatmapSvg } from '../../shared/mbc/heatmap-svg.js';
-import { defaultKRange, mbcFromGram, type KScore, type MbcResult } from '../../shared/mbc/mbc.js';
+import { defaultKRange, MBC_DEFAULTS, mbcFromGram, type KScore, type MbcResult } from '../../shared/mbc/mbc.js';
 import { CliUsageError } from '../cli-errors.js';
 import { parseNonNegativeInt, parsePositiveInt } from '../cli-options.js';
 import { expandAdapterDirs } from '../io/adapter-dirs.js';
@@ -156,8 +156,8 @@ export function registerClusterCommand(program: Command): void {
     .option('--auto', 'pick k by mean silhouette over --k-range')
     .option('--k-range <a..b>', 'k values tried by --auto (default 2..min(10, adapters − 1))', parseKRange)
     .option('--seed <n>', 'seed of the k-means++ initialisations: same seed, same clusters', parseNonNegativeInt, 0)
-    .option('--restarts <n>', 'k-means++ restarts per k; the lowest inertia wins', parsePositiveInt, 10)
-    .option('--dims <n>', 'truncated-SVD dimensions (the reference recipe uses 64)', parsePositiveInt, 64)
+    .option('--restarts <n>', 'k-means++ restarts per k; the lowest inertia wins', parsePositiveInt, MBC_DEFAULTS.restarts)
+    .option('--dims <n>', 'truncated-SVD dimensions (the reference recipe uses 64)', parsePositiveInt, MBC_DEFAULTS.dims)
     .option('-q, --quiet', 'no progress lines')
     .action(async (dirs: string[], opts: ClusterOptions) => {
       const s = await runCluster(dirs, opts);

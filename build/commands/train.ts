@@ -20,25 +20,17 @@ import { fitsContext } from '../train/encode-examples.js';
 import { TrainConfig } from '../train/train-config.js';
 import { readJsonFile } from '../io/read-json-file.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
+import { MBC_DEFAULTS } from '../../shared/mbc/mbc.js';
 import { runCluster } from './cluster.js';
 import { parseBackend } from './pretrain.js';
 
-export interface TrainCommandOptions {
+/** Commander's options: TrainConfig's fields that have a flag (target modules as one comma-separated string), and the library's own. */
+export interface TrainCommandOptions extends Pick<TrainConfig, 'r' | 'loraAlpha' | 'loraDropout' | 'lr' | 'epochs' | 'batchSize' | 'maxSteps' | 'evalEvery' | 'patience' | 'seed'> {
   base: string;
   tasks: string;
   out: string;
-  r: number;
-  loraAlpha: number;
-  loraDropout: number;
   targetModules: string;
-  lr: number;
-  epochs: number;
   mbcEpochs: number;
-  batchSize: number;
-  maxSteps: number;
-  evalEvery: number;
-  patience: number;
-  seed: number;
   k: number;
   jobs: number;
   shard?: Shard;
@@ -168,7 +160,7 @@ export async function trainLibrary(opts: TrainLibraryOptions): Promise<TrainSumm
   else {
     const k = Math.max(1, Math.min(opts.k, privateDirs.length - 1));
     if (k !== opts.k) log(`--k ${opts.k} is too many for ${privateDirs.length} tasks: using ${k}`);
-    const c = await runCluster(privateDirs, { out: join(outDir, 'clusters'), k, seed: config.seed, restarts: 10, dims: 64, quiet: true });
+    const c = await runCluster(privateDirs, { out: join(outDir, 'clusters'), k, seed: config.seed, ...MBC_DEFAULTS, quiet: true });
     clusters = c.clusters.clusters.map((cl) => ({ id: cl.id, tasks: cl.adapters }));
     log(`MBC: ${clusters.length} clusters: ${clusters.map((cl) => `${cl.id} = {${cl.tasks.join(', ')}}`).join('; ')}`);
   }

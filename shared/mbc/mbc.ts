@@ -20,6 +20,14 @@ export interface MbcOptions {
   restarts: number;
 }
 
+/** MBC's settings where a caller has no reason to differ: quiver cluster's defaults, and what quiver train uses. */
+export const MBC_DEFAULTS = {
+  // The reference recipe's truncated-SVD dimension.
+  dims: 64,
+  // k-means++ restarts, the lowest inertia kept (sklearn's classic n_init).
+  restarts: 10,
+} as const;
+
 export interface KScore {
   k: number;
   /** Mean silhouette on the rows of S; null when the clustering has fewer than 2 or more than n−1 clusters. */
