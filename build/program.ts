@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBuildCommand } from './commands/build.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerCompileCommand } from './commands/compile.js';
 import { registerEvalCommand } from './commands/eval.js';
@@ -28,5 +29,6 @@ export function createProgram(): Command {
   registerRouteCommand(program);
   registerEvalCommand(program);
   registerServeCommand(program);
+  registerBuildCommand(program);
   return program;
 }

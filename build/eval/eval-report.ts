@@ -3,7 +3,7 @@
  * the source of the type; the report is reproducible (no times, no absolute paths), so two runs on
  * the same library and backend give the same file.
  */
-import { relative } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { RoutingDefaults } from '../../shared/manifest/schema.js';
 import type { LibraryIndex } from '../io/library-index.js';
@@ -21,7 +21,7 @@ const Count = z.number().int().nonnegative();
 export const EvalReport = z.strictObject({
   format: z.literal('quiver.eval'),
   version: z.literal(1),
-  /** The library folder, relative to where eval ran. */
+  /** The library folder's name (not its path: the report is the same wherever the library lies and eval runs). */
   library: z.string(),
   baseModel: z.string(),
   backend: z.string(),
@@ -122,7 +122,7 @@ export function buildEvalReport(input: BuildReportInput): EvalReport {
   return EvalReport.parse({
     format: 'quiver.eval',
     version: 1,
-    library: relative(process.cwd(), input.libraryDir) || '.',
+    library: basename(resolve(input.libraryDir)),
     baseModel: input.index.baseModel,
     backend: input.backend,
     settings: { topK: input.settings.topK, temperature: input.settings.temperature, maxNewTokens: input.settings.maxNewTokens, limit: input.limit, requestPrototypes: 'f16' },

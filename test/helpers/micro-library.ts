@@ -60,8 +60,14 @@ function suite(): TaskSuite {
 
 const lines = (rows: Row[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-/** Builds the library under `root`: root/data/{tasks,heldout}, root/base, root/lib. Returns root/lib. */
-export async function buildMicroLibrary(root: string): Promise<string> {
+/** The micro base's pretraining and its adapters' training, as quiver.config.json sections (and, below, as flags). */
+export const MICRO_PRETRAIN = { hidden: 32, layers: 2, heads: 2, intermediate: 64, context: 48, steps: 60, batchSize: 8, lr: 0.003 };
+export const MICRO_TRAIN = { epochs: 30, batchSize: 7, lr: 0.02, evalEvery: 4, patience: 5, k: 2 };
+
+const flags = (settings: Record<string, number>) => Object.entries(settings).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v)]);
+
+/** Writes the micro data under `root`: root/data/{tasks,heldout} (with tasks/suite.json) and root/corpus.txt. */
+export async function writeMicroData(root: string): Promise<{ tasksDir: string; corpus: string }> {
   const tasksDir = join(root, 'data', 'tasks');
   for (const [name, t] of Object.entries(MICRO_TASKS)) {
     await mkdir(join(tasksDir, name), { recursive: true });
@@ -74,13 +80,18 @@ export async function buildMicroLibrary(root: string): Promise<string> {
     await writeFile(join(root, 'data', 'heldout', name, 'test.jsonl'), lines(t.rows));
   }
   await writeFile(join(tasksDir, 'suite.json'), JSON.stringify(suite(), null, 2));
-  await writeFile(join(root, 'corpus.txt'), 'The quick brown fox jumps over the lazy dog.\nA river runs by the stone house.\n');
-  const base = ['--hidden', '32', '--layers', '2', '--heads', '2', '--intermediate', '64', '--context', '48', '--steps', '60', '--batch-size', '8', '--lr', '0.003', '-q', '--backend', 'wasm'];
-  const pre = await runCli(['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', join(root, 'corpus.txt'), ...base]);
+  const corpus = join(root, 'corpus.txt');
+  await writeFile(corpus, 'The quick brown fox jumps over the lazy dog.\nA river runs by the stone house.\n');
+  return { tasksDir, corpus };
+}
+
+/** Builds the library under `root`: root/data/{tasks,heldout}, root/base, root/lib. Returns root/lib. */
+export async function buildMicroLibrary(root: string): Promise<string> {
+  const { tasksDir, corpus } = await writeMicroData(root);
+  const pre = await runCli(['pretrain', '--out', join(root, 'base'), '--tasks', tasksDir, '--corpus', corpus, ...flags(MICRO_PRETRAIN), '-q', '--backend', 'wasm']);
   expect(pre.code, pre.stderr).toBe(0);
   const lib = join(root, 'lib');
-  const train = ['--epochs', '30', '--batch-size', '7', '--lr', '0.02', '--eval-every', '4', '--patience', '5', '--k', '2', '-j', '1', '-q', '--backend', 'wasm'];
-  const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', lib, ...train]);
+  const res = await runCli(['train', '--base', join(root, 'base'), '--tasks', tasksDir, '--out', lib, ...flags(MICRO_TRAIN), '-j', '1', '-q', '--backend', 'wasm']);
   expect(res.code, res.stderr).toBe(0);
   return lib;
 }
