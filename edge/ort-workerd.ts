@@ -3,7 +3,7 @@
  * so the plain wasm entry is imported; workerd forbids compiling wasm from bytes at run time, so
  * the runtime's wasm is imported as a module (wrangler bundles `.wasm` as a WebAssembly.Module)
  * and substituted when onnxruntime instantiates its placeholder binary; and there are no threads
- * or workers, so one thread, no proxy.
+ * or workers, so one thread, no proxy (docs/environment.md, "Cloudflare Workers").
  */
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';

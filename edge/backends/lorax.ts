@@ -4,7 +4,7 @@
  * merges A and B separately, Σw·A and Σw·B: the reference Arrow code's parameter mix), one as
  * `adapter_id`, none for the base model — never both, and always one weight per id. Weights are
  * rounded (shared/router/merge-weights.ts) so LoRAX's merge cache hits. Answers are translated
- * into OpenAI's shape, streamed chunks included.
+ * into OpenAI's shape, streamed chunks included (docs/interfaces.md, "Serving backends").
  */
 import { invalidRequest } from '../api/api-error.js';
 import { ChunkWriter, completionObject, type Endpoint, type Usage } from '../api/openai-shapes.js';

@@ -2,7 +2,8 @@
  * Cloudflare Workers AI through the worker's AI binding: `env.AI.run(model, {messages | prompt,
  * lora, stream, …})`, one LoRA per request (the top adapter; none below the threshold). The
  * adapters must have been uploaded under their ids (`wrangler ai finetune create`). Answers
- * (`{response}`, or an event stream of them) are translated into OpenAI's shape.
+ * (`{response}`, or an event stream of them) are translated into OpenAI's shape
+ * (docs/interfaces.md, "Serving backends").
  */
 import { ChunkWriter, completionObject, type Endpoint, type Usage } from '../api/openai-shapes.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../api/schemas.js';
