@@ -18,7 +18,9 @@ import { runEvalJob, routingCounts } from '../build/eval/eval-job.js';
 import { EvalLibrary } from '../build/eval/eval-library.js';
 import { loadEvalTasks } from '../build/eval/eval-tasks.js';
 import { greedyGenerate } from '../build/eval/greedy-generate.js';
-import type { PromptRouting } from '../build/eval/prompt-routing.js';
+import { privatePoolManifest, PromptRouter, type PromptRouting } from '../build/eval/prompt-routing.js';
+import { runCompile } from '../build/commands/compile.js';
+import { runRoute } from '../build/commands/route.js';
 import { fixedAdapter, type RowAdapter } from '../build/eval/row-adapter.js';
 import { RowMix } from '../build/eval/row-mix.js';
 import { scoreTask } from '../build/eval/score-task.js';
@@ -176,21 +178,22 @@ describe('scoring', () => {
 
 describe('routing accuracy', () => {
   it('counts by hand: own adapter first, target family first, per layer', () => {
-    const r = (best: number, layerBest: number[]): PromptRouting => ({ scores: new Float64Array(3), selected: [{ index: best, weight: 1 }], belowThreshold: false, layerBest });
+    const r = (best: number, layerBest: number[]): PromptRouting => ({ scores: [0, 0, 0], selected: best < 0 ? [] : [{ index: best, weight: 1 }], belowThreshold: best < 0, layerBest });
     const task = { name: 't', split: 'in-distribution' as const, family: 'x', targetFamily: 'x', ownAdapter: 1, multipleChoice: false, examples: [] };
-    const counts = routingCounts(task, [r(1, [1, 0]), r(2, [2, 1]), r(0, [1, 1]), r(1, [0, 2])], ['a', 'b', 'c'], ['y', 'x', 'x']);
+    const counts = routingCounts(task, [r(1, [1, 0]), r(2, [2, 1]), r(0, [1, 1]), r(1, [0, 2]), r(-1, [1, 1])], ['a', 'b', 'c'], ['y', 'x', 'x'], 'base-lm');
     expect(counts).toEqual({
       task: 't',
-      examples: 4,
+      examples: 5,
       ownFirst: 2,
       familyFirst: 3,
       perLayer: [
-        { layer: 0, ownFirst: 2, familyFirst: 3 },
-        { layer: 1, ownFirst: 2, familyFirst: 3 },
+        { layer: 0, ownFirst: 3, familyFirst: 4 },
+        { layer: 1, ownFirst: 3, familyFirst: 4 },
       ],
-      top1: { b: 2, a: 1, c: 1 },
+      // Under the threshold: the base model, neither own nor family.
+      top1: { b: 2, a: 1, 'base-lm': 1, c: 1 },
     });
-    const held = routingCounts({ ...task, ownAdapter: null }, [r(1, [1, 0])], ['a', 'b', 'c'], ['y', 'x', 'x']);
+    const held = routingCounts({ ...task, ownAdapter: null }, [r(1, [1, 0])], ['a', 'b', 'c'], ['y', 'x', 'x'], 'base-lm');
     expect(held.ownFirst).toBeNull();
     expect(held.perLayer[0]!.ownFirst).toBeNull();
   });
@@ -233,4 +236,43 @@ describe('routing accuracy', () => {
       expect(got.familyFirst).toBe(fam);
     }
   });
+
+  it("makes quiver route's decisions on the compiled private pool (runRoute, onnxruntime-node), prompt by prompt, with and without a fallback", async () => {
+    const compiled = join(root, 'compiled-private');
+    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', topK: 4, temperature: 1, threshold: 0, quiet: true, backend: 'wasm' });
+    const { tasks } = await loadEvalTasks(libDir, lib.index); // the test splits and the held-out tasks
+    const router = await lib.requestRouter();
+    const ids = router.adapterIds;
+    const inputs = tasks.flatMap((t) => t.examples.map((ex) => ex.input));
+    expect(inputs.length).toBeGreaterThan(20);
+    const got = await router.route(inputs);
+    const check = async (evalRouting: PromptRouting[], threshold: number) => {
+      let fellBack = 0;
+      for (const [i, input] of inputs.entries()) {
+        const want = await runRoute(compiled, input, { threshold }); // the manifest's top-k 4 and temperature 1, as eval's
+        const mine = evalRouting[i]!;
+        expect(mine.belowThreshold, input).toBe(want.belowThreshold);
+        expect(mine.selected.map((s) => ids[s.index]), input).toEqual(want.selected.map((s) => s.id));
+        mine.selected.forEach((s, j) => expect(s.weight).toBeCloseTo(want.selected[j]!.weight, 5));
+        mine.scores.forEach((score, e) => expect(score).toBeCloseTo(want.scores[e]!.score, 5));
+        if (want.belowThreshold) fellBack++;
+      }
+      return fellBack;
+    };
+    expect(await check(got, 0)).toBe(0);
+    // A threshold between two best scores near the median sends about half of the prompts to the
+    // base model, in both (halfway, so that rounding in either runtime cannot move a prompt across).
+    const best = got.map((r) => Math.max(...r.scores)).sort((a, b) => a - b);
+    const m = best.findIndex((b, i) => i >= best.length / 2 && b - best[i - 1]! > 1e-4);
+    const threshold = (best[m - 1]! + best[m]!) / 2;
+    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold });
+    const withFallback = new PromptRouter(lib.model, lib.tokenizer, manifest);
+    try {
+      const fellBack = await check(await withFallback.route(inputs), threshold);
+      expect(fellBack).toBeGreaterThan(0);
+      expect(fellBack).toBeLessThan(inputs.length);
+    } finally {
+      withFallback.dispose();
+    }
+  }, 60_000);
 });

@@ -20,6 +20,8 @@ import { Rng } from '../shared/random.js';
 import type { Manifest } from '../shared/manifest/manifest-codec.js';
 import { arrowLogitsName, embedderOutputName, prototypesInputName } from '../shared/router/embedder-outputs.js';
 import { OnnxEmbedder } from '../shared/router/onnx-embedder.js';
+import { arrowLogits } from '../shared/arrow/arrow-logits.js';
+import { TfjsEmbedder } from '../build/model/tfjs-embedder.js';
 import { maxAbsDiff, tinyConfig, tinyWeights } from './helpers/tiny-llama.js';
 
 beforeAll(async () => {
@@ -47,19 +49,9 @@ function dInOf(config: LlamaConfig, key: string): number {
   return key.endsWith('down_proj') ? config.intermediateSize : config.hiddenSize;
 }
 
-/** |x · Pᵀ|: x row-major [n, dIn], P [E, dIn] → [n, E]. */
-function absProduct(x: Float32Array, p: Float32Array, dIn: number): Float32Array {
-  const n = x.length / dIn;
-  const E = p.length / dIn;
-  const out = new Float32Array(n * E);
-  for (let r = 0; r < n; r++) {
-    for (let e = 0; e < E; e++) {
-      let dot = 0;
-      for (let i = 0; i < dIn; i++) dot += x[r * dIn + i]! * p[e * dIn + i]!;
-      out[r * E + e] = Math.abs(dot);
-    }
-  }
-  return out;
+/** |x · Pᵀ| by the JavaScript reference (shared/arrow/arrow-logits.ts): x row-major [n, dIn], P [E, dIn] → [n, E]. */
+function absProduct(x: Float32Array, p: Float32Array, dIn: number): Float64Array {
+  return arrowLogits(x, x.length / dIn, p, p.length / dIn, dIn);
 }
 
 const ALL_ATTN = (layers: number[]) => layers.flatMap((l) => ['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((n) => `model.layers.${l}.self_attn.${n}`));
@@ -201,6 +193,34 @@ describe('OnnxEmbedder (the shared wrapper the edge uses)', () => {
     for (const k of keys) expect(maxAbsDiff(got.get(k)!, absProduct(want.get(k)!, manifest.prototypes.get(k)!, 32)), k).toBeLessThanOrEqual(1e-4);
     model.dispose();
     await session.release();
+  });
+
+  it('TfjsEmbedder (eval\'s, compile\'s reference) gives the same logits, for prompts batched in one tick as for each alone', async () => {
+    const session = await ortNode.InferenceSession.create(onnx.bytes);
+    const onnxEmbedder = new OnnxEmbedder(session, nodeTensors, manifest);
+    const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data);
+    const tfjs = new TfjsEmbedder(model, manifest, { padId: 0, maxBatch: 2 });
+    try {
+      const prompts = [randomIds(config, 1, 7, 4), randomIds(config, 1, 3, 5), randomIds(config, 1, 7, 4), randomIds(config, 1, 12, 6), randomIds(config, 1, 1, 7)];
+      const batched = await Promise.all(prompts.map((p) => tfjs.run(p))); // one flush: 4 distinct prompts in chunks of 2
+      for (const [i, ids] of prompts.entries()) {
+        const alone = await tfjs.run(ids);
+        const fromOnnx = await onnxEmbedder.run(ids);
+        const x = reference(model, ids, 1, keys);
+        for (const k of keys) {
+          expect(batched[i]!.get(k)!.length).toBe(ids.length * E);
+          expect(maxAbsDiff(batched[i]!.get(k)!, alone.get(k)!), `${k} batched vs alone`).toBeLessThanOrEqual(1e-5);
+          expect(maxAbsDiff(alone.get(k)!, absProduct(x.get(k)!, manifest.prototypes.get(k)!, 32)), `${k} TF.js vs JS`).toBeLessThanOrEqual(1e-4);
+          expect(maxAbsDiff(alone.get(k)!, fromOnnx.get(k)!), `${k} TF.js vs ONNX`).toBeLessThanOrEqual(1e-4);
+        }
+      }
+      await expect(tfjs.run([])).rejects.toThrow(/at least one token/);
+      expect(() => new TfjsEmbedder(model, { ...manifest, metadata: { ...manifest.metadata, modules: [{ key: 'model.layers.0.self_attn.q_proj', dIn: 16 }] } } as unknown as Manifest, { padId: 0 })).toThrow(/d_in 16 in the manifest, 32 in the model/);
+    } finally {
+      tfjs.dispose();
+      model.dispose();
+      await session.release();
+    }
   });
 
   it('refuses a session that lacks an input or output the manifest routes on', async () => {

@@ -8,7 +8,6 @@ import { encodePrompt } from '../build/train/encode-examples.js';
 import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
 import { arrowWeightsFromLogits } from '../shared/arrow/logit-routing.js';
 import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
-import { topKIndices } from '../shared/arrow/top-k.js';
 import { QuiverInputError } from '../shared/errors.js';
 import { prototypeTensorName, type Manifest } from '../shared/manifest/manifest-codec.js';
 import { Rng } from '../shared/random.js';
@@ -25,7 +24,7 @@ function plainWeights(logits: Float64Array, tokens: number, E: number, topK: num
   const w = new Float32Array(tokens * E);
   for (let t = 0; t < tokens; t++) {
     const row = logits.subarray(t * E, (t + 1) * E);
-    const kept = topKIndices(row, topK);
+    const kept = Array.from(row.keys()).sort((i, j) => row[j]! - row[i]! || i - j).slice(0, topK);
     const z = kept.map((e) => Math.exp((row[e]! - row[kept[0]!]!) / temperature));
     const sum = z.reduce((a, b) => a + b, 0);
     kept.forEach((e, i) => (w[t * E + e] = z[i]! / sum));

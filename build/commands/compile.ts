@@ -1,32 +1,31 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { join, resolve } from 'node:path';
 import { QuiverInputError } from '../../shared/errors.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../shared/manifest/manifest-codec.js';
-import { MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { MANIFEST_FILE, type RoutingDefaults } from '../../shared/manifest/schema.js';
 import { COMPILED_FILES, EMBEDDER_FILE } from '../../shared/router/compiled-folder.js';
 import { embedderOutputName } from '../../shared/router/embedder-outputs.js';
 import { promptIds } from '../../shared/router/prompt-ids.js';
 import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE, tokenizerConfigFor } from '../../shared/router/router-tokenizer.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
-import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
+import { libraryPrototypes, POOLS, type AdapterPool } from '../arrow/library-prototypes.js';
 import { addManifestRoutingOptions, parsePositiveInt } from '../cli-options.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
 import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
 import { loadCheckpoint, TOKENIZER_FILE } from '../model/checkpoint.js';
 import type { LlamaModel } from '../model/llama.js';
+import { TfjsEmbedder } from '../model/tfjs-embedder.js';
 import { EMBEDDER_IR_VERSION, EMBEDDER_OPSET, writeLlamaEmbedder, type WeightDtype } from '../onnx/llama-embedder.js';
 import { MAX_IR_VERSION, MAX_OPSET } from '../onnx/onnx-graph.js';
 import { summarizeOnnxModel } from '../onnx/onnx-model-info.js';
 import { createNodeEmbedder } from '../onnx/ort-node-embedder.js';
-import { LIBRARY_FILE, readLibraryIndex, type LibraryIndex } from '../io/library-index.js';
+import { LIBRARY_FILE, readLibraryIndex } from '../io/library-index.js';
 import { QUIVER_VERSION } from '../version.js';
 import { parseBackend } from './pretrain.js';
 
-export type AdapterPool = 'private' | 'mbc' | 'all';
-export const POOLS = ['private', 'mbc', 'all'] as const satisfies readonly AdapterPool[];
+export { POOLS, type AdapterPool } from '../arrow/library-prototypes.js';
 
 /** compile's defaults besides the manifest's routing (DEFAULT_ROUTING): the paper's Private+Arrow pool, exact weights. */
 export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32' } as const satisfies { pool: AdapterPool; weights: WeightDtype };
@@ -58,30 +57,6 @@ const CHECK_TOLERANCE: Record<WeightDtype, number> = { f32: 1e-4, f16: 5e-2 };
 const CHECK_PROMPT = 'Quiver checks the ONNX embedder against the model on this prompt.';
 
 
-interface PoolEntry {
-  dir: string;
-  /** The manifest's `source`: the adapter's folder inside the library, or null for one outside it. */
-  source: string | null;
-  kind: 'private' | 'mbc';
-  tasks: string[];
-  cluster: string | null;
-}
-
-/** `private/<task>` as library.json names it; null when it points outside the library (a path of this machine). */
-function librarySource(libDir: string, adapter: string): string | null {
-  const rel = relative(libDir, resolve(libDir, adapter)).split(sep).join('/');
-  return rel === '' || rel.startsWith('../') || rel === '..' || isAbsolute(rel) ? null : rel;
-}
-
-function poolEntries(libDir: string, index: LibraryIndex, pool: AdapterPool): PoolEntry[] {
-  const out: PoolEntry[] = [];
-  const entry = (adapter: string) => ({ dir: resolve(libDir, adapter), source: librarySource(libDir, adapter) });
-  if (pool !== 'mbc') for (const t of index.tasks) out.push({ ...entry(t.adapter), kind: 'private', tasks: [t.name], cluster: t.cluster });
-  if (pool !== 'private') for (const c of index.clusters) out.push({ ...entry(c.adapter), kind: 'mbc', tasks: [...c.tasks], cluster: c.id });
-  if (out.length === 0) throw new QuiverInputError(`the library has no ${pool === 'all' ? '' : `${pool} `}adapters`, join(libDir, LIBRARY_FILE));
-  return out;
-}
-
 /** Refuses to replace a folder that holds anything but a previous compile's files. */
 async function checkOutDir(outDir: string): Promise<void> {
   const entries = await readdir(outDir).catch(() => [] as string[]);
@@ -93,38 +68,27 @@ async function checkOutDir(outDir: string): Promise<void> {
 
 /**
  * Runs the check prompt through the ONNX embedder as the router does (OnnxEmbedder, the manifest's
- * F16 prototypes fed) and compares its Arrow logits with |x · v| from the TensorFlow.js model's
- * captures.
+ * F16 prototypes fed) and through the TensorFlow.js model (TfjsEmbedder: its captures and the
+ * graph's |x · v| on the same prototypes), and compares their Arrow logits.
  */
-async function selfCheck(onnx: Uint8Array, model: LlamaModel, manifest: Manifest, ids: number[]): Promise<CompileSummary['check']> {
+async function selfCheck(onnx: Uint8Array, model: LlamaModel, manifest: Manifest, ids: number[], padId: number): Promise<CompileSummary['check']> {
   const { embedder, release } = await createNodeEmbedder(onnx, manifest, EMBEDDER_FILE);
+  const reference = new TfjsEmbedder(model, manifest, { padId });
   try {
-    const got = await embedder.run(ids);
-    const { modules, adapters } = manifest.metadata;
-    const E = adapters.length;
-    const T = ids.length;
-    const ref = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: T }, { captures: modules.map((m) => m.key) });
+    const [got, want] = await Promise.all([embedder.run(ids), reference.run(ids)]);
     let maxAbsError = 0;
     let maxAbs = 0;
-    try {
-      for (const m of modules) {
-        const x = ref.captures[m.key]!.dataSync(); // [T, dIn]
-        const p = manifest.prototypes.get(m.key)!; // [E, dIn]
-        const have = got.get(m.key)!; // [T, E]
-        for (let t = 0; t < T; t++) {
-          for (let e = 0; e < E; e++) {
-            let dot = 0;
-            for (let i = 0; i < m.dIn; i++) dot += x[t * m.dIn + i]! * p[e * m.dIn + i]!;
-            maxAbs = Math.max(maxAbs, Math.abs(dot));
-            maxAbsError = Math.max(maxAbsError, Math.abs(Math.abs(dot) - have[t * E + e]!));
-          }
-        }
+    for (const m of manifest.metadata.modules) {
+      const have = got.get(m.key)!;
+      const ref = want.get(m.key)!;
+      for (let i = 0; i < ref.length; i++) {
+        maxAbs = Math.max(maxAbs, ref[i]!);
+        maxAbsError = Math.max(maxAbsError, Math.abs(ref[i]! - have[i]!));
       }
-    } finally {
-      tf.dispose([ref.logits, ...Object.values(ref.captures)]);
     }
-    return { tokens: T, maxAbsError, maxAbs };
+    return { tokens: ids.length, maxAbsError, maxAbs };
   } finally {
+    reference.dispose();
     await release();
   }
 }
@@ -142,7 +106,7 @@ function checkRouterTokenizer(tokenizer: Tokenizer, tokenizerJson: string, token
 
 /**
  * `quiver compile`: a trained library becomes what the edge runs — Arrow prototypes of the chosen
- * pool (computeAdapterPrototypes, as import does), the base model's first layers as an ONNX
+ * pool (libraryPrototypes: computeAdapterPrototypes, as import does), the base model's first layers as an ONNX
  * embedder, the tokenizer — in one folder written atomically. The embedder is checked against the
  * TensorFlow.js model on a prompt before anything is written.
  */
@@ -151,7 +115,6 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
   const outDir = resolve(opts.out);
   await checkOutDir(outDir);
   const index = await readLibraryIndex(libDir);
-  const entries = poolEntries(libDir, index, opts.pool);
   const log = opts.quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
   await selectBackend(opts.backend, { log });
   const basePath = resolve(libDir, index.base);
@@ -161,17 +124,12 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
     if (opts.layers !== undefined && opts.layers > config.numHiddenLayers) {
       throw new QuiverInputError(`--layers ${opts.layers} exceeds the base model's ${config.numHiddenLayers} layers`, basePath);
     }
-    const maxLayers = opts.layers ?? config.numHiddenLayers;
-    const { records, modules, prototypes, degenerate } = await computeAdapterPrototypes(
-      entries.map((e) => e.dir),
-      { quiet: opts.quiet, keepModule: (m) => m.layer < maxLayers },
-    );
-    if (records[0]!.baseModel !== index.baseModel) {
-      throw new QuiverInputError(`adapters are for "${records[0]!.baseModel}", library.json says the base is "${index.baseModel}"`, libDir);
-    }
-    if (modules.length === 0) throw new QuiverInputError(`no routed module lies in the first ${maxLayers} layer(s); raise --layers`, libDir);
+    const { adapters, modules, prototypes, degenerate, firstDir } = await libraryPrototypes(libDir, index, opts.pool, {
+      layers: opts.layers ?? config.numHiddenLayers,
+      quiet: opts.quiet,
+    });
     for (const m of modules) {
-      if (embedderOutputName(m.key) === null) throw new QuiverInputError(`routed module "${m.key}" is not a Llama projection the ONNX embedder can serve`, records[0]!.dir);
+      if (embedderOutputName(m.key) === null) throw new QuiverInputError(`routed module "${m.key}" is not a Llama projection the ONNX embedder can serve`, firstDir);
     }
 
     const weights = new Map(model.toHfTensors().map((t) => [t.name, t.data]));
@@ -190,22 +148,13 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
     const tokenizerConfig = tokenizerConfigFor(tokenizer, config.maxPositionEmbeddings);
     checkRouterTokenizer(tokenizer, tokenizerJson, tokenizerConfig, join(basePath, TOKENIZER_FILE));
 
-    const adapters: ManifestAdapter[] = records.map((r, i) => ({
-      id: r.id,
-      kind: entries[i]!.kind,
-      tasks: entries[i]!.tasks,
-      r: r.r,
-      loraAlpha: r.loraAlpha,
-      cluster: entries[i]!.cluster,
-      source: entries[i]!.source,
-    }));
     const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
     const embedder = { path: EMBEDDER_FILE, sha256: createHash('sha256').update(onnxModel.bytes).digest('hex'), layers: onnxModel.layers };
     const manifest = await encodeManifest({ baseModel: index.baseModel, embedder, modules, adapters, routing, prototypes });
 
     // Check the pair as the edge will read it: the decoded manifest (F16 prototypes) feeding the ONNX file.
     const checkIds = promptIds(tokenizer, CHECK_PROMPT).slice(0, config.maxPositionEmbeddings);
-    const check = await selfCheck(onnxModel.bytes, model, await decodeManifest(manifest), checkIds);
+    const check = await selfCheck(onnxModel.bytes, model, await decodeManifest(manifest), checkIds, tokenizer.padId ?? 0);
     if (!(check.maxAbsError <= CHECK_TOLERANCE[opts.weights] * Math.max(1, check.maxAbs))) {
       throw new Error(`the ONNX embedder disagrees with the model: max |error| ${check.maxAbsError} on Arrow logits up to ${check.maxAbs} (${opts.weights} weights)`);
     }

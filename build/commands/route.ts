@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { topKIndices } from '../../shared/arrow/top-k.js';
 import { routeRequest, type RouteOptions, type RouteResult } from '../../shared/router/route-request.js';
 import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
 import { openCompiledRouter } from '../io/compiled-router.js';
@@ -37,7 +38,7 @@ export function formatRoute(r: RouteOutput): string {
     : r.selected.map((s) => `${s.id} ${s.weight.toFixed(3)}`).join(', ');
   const selected = new Set(r.selected.map((s) => s.id));
   const width = Math.max(2, ...r.scores.map((s) => s.id.length));
-  const order = [...r.scores].sort((a, b) => b.score - a.score);
+  const order = topKIndices(r.scores.map((s) => s.score), r.scores.length).map((i) => r.scores[i]!);
   return [
     `prompt    ${JSON.stringify(r.prompt)} (${r.tokens} tokens)`,
     `routing   top-k ${r.routing.topK}, temperature ${r.routing.temperature}, threshold ${r.routing.threshold}`,

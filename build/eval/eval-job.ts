@@ -6,11 +6,10 @@
  */
 import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import { selectBackend, type BackendName } from '../model/backend.js';
-import { encodePrompt } from '../train/encode-examples.js';
 import { EvalLibrary } from './eval-library.js';
 import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
-import { routePrompts, type PromptRouting } from './prompt-routing.js';
+import type { PromptRouting } from './prompt-routing.js';
 import { scoreTask, type TaskScore } from './score-task.js';
 
 /** Arrow's per-token routing settings, and how generation and the report are bounded. */
@@ -45,7 +44,7 @@ export interface TaskRouting {
   familyFirst: number;
   /** The same two counts with one layer's modules alone doing the routing, per layer. */
   perLayer: Array<{ layer: number; ownFirst: number | null; familyFirst: number }>;
-  /** Adapter id → prompts routed to it first. */
+  /** Adapter id (or the base model's, for requests under the threshold) → prompts routed to it first. */
   top1: Record<string, number>;
 }
 
@@ -54,8 +53,12 @@ export interface EvalJobResult {
   routing: TaskRouting[];
 }
 
-/** Routing accuracy counts of `routing` (one per example of `task`); `families[i]` is adapter i's family. */
-export function routingCounts(task: EvalTask, routing: readonly PromptRouting[], ids: readonly string[], families: readonly string[]): TaskRouting {
+/**
+ * Routing accuracy counts of `routing` (one per example of `task`); `families[i]` is adapter i's
+ * family. A request under the threshold counts as routed to the base model (`baseModel` in top1),
+ * which is neither the task's own adapter nor one of its family.
+ */
+export function routingCounts(task: EvalTask, routing: readonly PromptRouting[], ids: readonly string[], families: readonly string[], baseModel: string): TaskRouting {
   const own = (best: number) => (task.ownAdapter !== null && best === task.ownAdapter ? 1 : 0);
   const fam = (best: number) => (best >= 0 && families[best] === task.targetFamily ? 1 : 0);
   const top1: Record<string, number> = {};
@@ -64,8 +67,9 @@ export function routingCounts(task: EvalTask, routing: readonly PromptRouting[],
   const layers = routing[0]?.layerBest.length ?? 0;
   const perLayer = Array.from({ length: layers }, (_, layer) => ({ layer, ownFirst: 0, familyFirst: 0 }));
   for (const r of routing) {
-    const best = r.selected[0]!.index;
-    top1[ids[best]!] = (top1[ids[best]!] ?? 0) + 1;
+    const best = r.selected[0]?.index ?? -1;
+    const id = best < 0 ? baseModel : ids[best]!;
+    top1[id] = (top1[id] ?? 0) + 1;
     ownFirst += own(best);
     familyFirst += fam(best);
     r.layerBest.forEach((b, l) => {
@@ -92,9 +96,9 @@ export async function runEvalJob(job: EvalJob, onResult: (r: SystemTaskResult) =
     const families = lib.index.tasks.map((t) => t.family);
     const out: EvalJobResult = { results: [], routing: [] };
     for (const task of job.tasks) {
-      const prompts = task.examples.map((ex) => encodePrompt(lib.tokenizer, ex.input));
-      const routing = routePrompts(lib.model, prompts, lib.requestModules(), lib.privates.ids.length, job.settings, lib.tokenizer.padId ?? 0);
-      out.routing.push(routingCounts(task, routing, lib.privates.ids, families));
+      const router = await lib.requestRouter();
+      const routing = await router.route(task.examples.map((ex) => ex.input));
+      out.routing.push(routingCounts(task, routing, lib.privates.ids, families, lib.index.baseModel));
       for (const system of job.systems) {
         if (system === 'oracle' && task.ownAdapter === null) continue;
         const start = performance.now();

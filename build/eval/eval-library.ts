@@ -3,7 +3,6 @@
  * adapter, and — built on first use, then kept — what each system puts on the model (eval-systems.ts).
  */
 import { resolve } from 'node:path';
-import { decodeF16, encodeF16 } from '../../shared/half.js';
 import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { openPeftAdapter } from '../io/peft-adapter.js';
@@ -11,11 +10,10 @@ import { ArrowRouter, arrowPrototypes, type ArrowExpert } from '../model/arrow-r
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { AdapterDelta, LlamaModel } from '../model/llama.js';
 import { Lora, mergeLoras, type LoraModule } from '../model/lora.js';
-import { groupLayout, groupOf, parseProjectionKey } from '../model/projections.js';
 import { readLibraryIndex, type LibraryIndex } from '../io/library-index.js';
 import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
-import type { ModulePrototypes, PromptRouting } from './prompt-routing.js';
+import { privatePoolManifest, PromptRouter, type PromptRouting } from './prompt-routing.js';
 import { fixedAdapter, type RowAdapter } from './row-adapter.js';
 import { RowMix } from './row-mix.js';
 
@@ -47,10 +45,11 @@ async function loadAdapters(libraryDir: string, entries: readonly { id: string; 
 export class EvalLibrary {
   private readonly built = new Map<string, { adapter: RowAdapter; dispose(): void }>();
   private privatePrototypes: Map<string, Float32Array> | null = null;
-  private routedModules: ModulePrototypes[] | null = null;
+  private promptRouter: PromptRouter | null = null;
   private rowMixInstance: RowMix | null = null;
 
   private constructor(
+    readonly libraryDir: string,
     readonly index: LibraryIndex,
     readonly model: LlamaModel,
     readonly tokenizer: Tokenizer,
@@ -65,22 +64,29 @@ export class EvalLibrary {
     try {
       const privates = await loadAdapters(libraryDir, index.tasks.map((t) => ({ id: t.name, adapter: t.adapter })), model);
       const mbc = await loadAdapters(libraryDir, index.clusters.map((c) => ({ id: c.id, adapter: c.adapter })), model);
-      return new EvalLibrary(index, model, tokenizer, privates, mbc, settings);
+      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings);
     } catch (err) {
       model.dispose();
       throw err;
     }
   }
 
-  /** The private adapters' prototypes as the routing manifest stores them (F16), for request-level routing. */
-  requestModules(): ModulePrototypes[] {
-    this.privatePrototypes ??= arrowPrototypes(this.model.config, this.privates.experts);
-    this.routedModules ??= [...this.privatePrototypes].map(([key, p]) => ({
-      key,
-      dIn: groupLayout(this.model.config, groupOf(parseProjectionKey(key)!.name)).dIn,
-      prototypes: decodeF16(encodeF16(p)),
-    }));
-    return this.routedModules;
+  /**
+   * Request-level routing over the private adapters, as `quiver route` runs it on the compiled
+   * private pool: an in-memory manifest (F16 prototypes) with this eval's top-k and temperature and
+   * no threshold (every request gets an adapter), embedded by the TensorFlow.js base model.
+   */
+  async requestRouter(): Promise<PromptRouter> {
+    if (!this.promptRouter) {
+      const manifest = await privatePoolManifest(this.libraryDir, this.index, { ...this.settings, threshold: 0 });
+      const router = new PromptRouter(this.model, this.tokenizer, manifest);
+      if (router.adapterIds.join() !== this.privates.ids.join()) {
+        router.dispose();
+        throw new Error(`the routing manifest's adapters (${router.adapterIds.join(', ')}) are not the library's tasks in order (${this.privates.ids.join(', ')})`);
+      }
+      this.promptRouter = router;
+    }
+    return this.promptRouter;
   }
 
   /**
@@ -119,9 +125,9 @@ export class EvalLibrary {
         return (rows) => {
           const w = new Float32Array(rows.length * E);
           rows.forEach((row, b) => {
-            const selected = routing[row]!.selected;
-            if (top1) w[b * E + selected[0]!.index] = 1;
-            else for (const s of selected) w[b * E + s.index] = s.weight;
+            const selected = routing[row]!.selected; // empty below the threshold: the base model
+            if (top1 && selected.length > 0) w[b * E + selected[0]!.index] = 1;
+            else if (!top1) for (const s of selected) w[b * E + s.index] = s.weight;
           });
           const delta = rowMix.forRows(w, rows.length);
           return { delta, release: () => delta.dispose() };
@@ -153,6 +159,8 @@ export class EvalLibrary {
     this.built.clear();
     this.rowMixInstance?.dispose();
     this.rowMixInstance = null;
+    this.promptRouter?.dispose();
+    this.promptRouter = null;
     for (const l of [...this.privates.loras, ...this.mbc.loras]) l.dispose();
     this.model.dispose();
   }

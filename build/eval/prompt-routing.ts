@@ -1,68 +1,80 @@
 /**
- * Request-level Arrow over a batch of prompts, as the edge computes it (docs/method.md, "Request-level
- * Arrow"): the base model's input to every routed module over the prompt's tokens (<bos> input
- * separator, as training and shared/router/prompt-ids.ts encode it), per-token weights
- * (arrowTokenWeights), averaged over tokens and modules (aggregateRequestRouting). The per-layer
- * winners come along: which layers' routing agrees with the task is a question the report asks.
+ * Request-level Arrow over a task's prompts, by the code `quiver route` and the edge run
+ * (shared/router/route-request.ts, routeRequest): the router's parts are an in-memory manifest of
+ * the library's private pool (libraryPrototypes, as `quiver compile` makes it; F16 prototypes) and
+ * a TfjsEmbedder over the TensorFlow.js base model instead of the ONNX file. The per-layer winners
+ * come along — the same routeRequest on the manifest cut down to one layer's modules — since which
+ * layers' routing agrees with the task is a question the report asks.
  */
-import * as tf from '@tensorflow/tfjs';
-import { aggregateRequestRouting, type RequestRouting } from '../../shared/arrow/request-routing.js';
-import type { RoutedModule, RoutingDefaults } from '../../shared/manifest/schema.js';
-import { arrowTokenWeights } from '../../shared/arrow/token-routing.js';
+import { argmax } from '../../shared/arrow/top-k.js';
+import { decodeManifest, encodeManifest, type Manifest } from '../../shared/manifest/manifest-codec.js';
+import type { RoutingDefaults } from '../../shared/manifest/schema.js';
+import { routeRequest, type RouterParts } from '../../shared/router/route-request.js';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import { libraryPrototypes } from '../arrow/library-prototypes.js';
+import type { LibraryIndex } from '../io/library-index.js';
 import type { LlamaModel } from '../model/llama.js';
-import { parseProjectionKey } from '../model/projections.js';
+import { TfjsEmbedder } from '../model/tfjs-embedder.js';
 
-/** A routed module (the manifest's RoutedModule, in part) with its prototypes. */
-export interface ModulePrototypes extends Pick<RoutedModule, 'key' | 'dIn'> {
-  /** Row-major [adapters, dIn]. */
-  prototypes: Float32Array;
-}
-
-export interface PromptRouting extends RequestRouting {
+export interface PromptRouting {
+  /** The adapters routeRequest chose, as indices into the manifest's adapters (= the library's tasks), best first; empty below the threshold. */
+  selected: Array<{ index: number; weight: number }>;
+  /** The best score was under the threshold: the base model serves the request. */
+  belowThreshold: boolean;
+  /** Every adapter's aggregated weight, in manifest order (routeRequest's scores). */
+  scores: number[];
   /** Per layer (index = layer; -1 where no module of the layer is routed): the adapter that layer's modules alone rank first. */
   layerBest: number[];
 }
 
-export function routePrompts(model: LlamaModel, prompts: readonly (readonly number[])[], modules: readonly ModulePrototypes[], adapters: number, opts: Pick<RoutingDefaults, 'topK' | 'temperature'>, padId: number, chunk = 128): PromptRouting[] {
-  if (modules.length === 0) throw new RangeError('request routing needs at least one routed module');
-  const layers = modules.map((m) => {
-    const parsed = parseProjectionKey(m.key);
-    if (!parsed) throw new RangeError(`"${m.key}" is not a projection of a Llama layer`);
-    return parsed.layer;
-  });
-  const numLayers = model.config.numHiddenLayers;
-  const out: PromptRouting[] = [];
-  for (let start = 0; start < prompts.length; start += chunk) {
-    const part = prompts.slice(start, start + chunk);
-    const B = part.length;
-    const T = Math.max(...part.map((p) => p.length));
-    const ids = new Int32Array(B * T).fill(padId);
-    part.forEach((p, b) => ids.set(p, b * T));
-    // Module inputs, batch-major [B, T, dIn]; q, k and v read the same tensor, read once. Not
-    // returned from tidy: tidy walks every element of a returned typed array.
-    let hidden: Float32Array[] = [];
-    tf.tidy(() => {
-      const { captures } = model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: modules.map((m) => m.key) });
-      const seen = new Map<tf.Tensor, Float32Array>();
-      hidden = modules.map((m) => {
-        const t = captures[m.key]!;
-        if (!seen.has(t)) seen.set(t, t.dataSync() as Float32Array);
-        return seen.get(t)!;
-      });
+/** The private pool's manifest in memory, as `quiver compile` would write it (no embedder file). */
+export async function privatePoolManifest(libraryDir: string, index: LibraryIndex, routing: RoutingDefaults): Promise<Manifest> {
+  const p = await libraryPrototypes(libraryDir, index, 'private', { quiet: true });
+  return decodeManifest(await encodeManifest({ baseModel: index.baseModel, embedder: null, modules: p.modules, adapters: p.adapters, routing, prototypes: p.prototypes }));
+}
+
+/** Routes prompts of the library's tasks through routeRequest, batched on the TensorFlow.js model. */
+export class PromptRouter {
+  private readonly embedder: TfjsEmbedder;
+  private readonly parts: RouterParts;
+  /** Per layer: the router over that layer's modules alone, or null where none is routed. */
+  private readonly layerParts: Array<RouterParts | null>;
+  private readonly indexOf: Map<string, number>;
+
+  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest) {
+    this.embedder = new TfjsEmbedder(model, manifest, { padId: tokenizer.padId ?? 0 });
+    const window = model.config.maxPositionEmbeddings;
+    this.parts = { manifest, tokenizer, embedder: this.embedder, window };
+    this.layerParts = Array.from({ length: model.config.numHiddenLayers }, (_, l) => {
+      const modules = manifest.metadata.modules.filter((m) => m.layer === l);
+      return modules.length === 0 ? null : { ...this.parts, manifest: { ...manifest, metadata: { ...manifest.metadata, modules } } };
     });
-    part.forEach((p, b) => {
-      const L = p.length;
-      const perModule = modules.map((m, j) => {
-        const x = hidden[j]!.subarray(b * T * m.dIn, (b * T + L) * m.dIn); // the prompt's L tokens
-        return arrowTokenWeights(x, L, m.prototypes, adapters, m.dIn, opts);
-      });
-      const routing = aggregateRequestRouting(perModule, L, adapters, { topK: opts.topK, threshold: 0 });
-      const layerBest = Array.from({ length: numLayers }, (_, l) => {
-        const mine = perModule.filter((_, j) => layers[j] === l);
-        return mine.length === 0 ? -1 : aggregateRequestRouting(mine, L, adapters, { topK: 1, threshold: 0 }).selected[0]!.index;
-      });
-      out.push({ ...routing, layerBest });
-    });
+    this.indexOf = new Map(manifest.metadata.adapters.map((a, i) => [a.id, i]));
   }
-  return out;
+
+  get adapterIds(): string[] {
+    return this.parts.manifest.metadata.adapters.map((a) => a.id);
+  }
+
+  /** One routing per input, in order; every prompt embedded once (the per-layer routes reuse its pass). */
+  async route(inputs: readonly string[]): Promise<PromptRouting[]> {
+    return Promise.all(
+      inputs.map(async (input) => {
+        const [all, ...layers] = await Promise.all([
+          routeRequest(this.parts, input),
+          ...this.layerParts.map((p) => (p === null ? null : routeRequest(p, input))),
+        ]);
+        return {
+          selected: all!.selected.map((s) => ({ index: this.indexOf.get(s.id)!, weight: s.weight })),
+          belowThreshold: all!.belowThreshold,
+          scores: all!.scores.map((s) => s.score),
+          layerBest: layers.map((r) => (r === null ? -1 : argmax(r.scores.map((s) => s.score)))),
+        };
+      }),
+    );
+  }
+
+  dispose(): void {
+    this.embedder.dispose();
+  }
 }

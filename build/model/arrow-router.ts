@@ -6,7 +6,9 @@
  *   'parameters' (Σ_e w_e (α/r) B_e)(Σ_e w_e A_e) x, per token    (the reference mttl code)
  * Written for correctness over speed: one module at a time, not fused. All experts' A and B are
  * stacked once, so a module costs two matmuls whatever the number of experts.
- * Ties at the k-th logit keep every tied expert (continuous hidden states make ties rare).
+ * The per-token |x · v| → top-k softmax step of TensorFlow.js is here, once (arrowLogitsTf,
+ * arrowWeightsTf), with shared/arrow/top-k.ts's tie rule; tests hold it to the JavaScript one
+ * (shared/arrow/arrow-logits.ts, logit-routing.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { arrowPrototype } from '../../shared/arrow/prototype.js';
@@ -15,6 +17,35 @@ import type { LlamaConfig } from './config.js';
 import type { AdapterDelta } from './llama.js';
 import type { LoraModule } from './lora.js';
 import { groupLayout, groupOf, parseProjectionKey, type ProjectionGroup, type ProjectionName } from './projections.js';
+
+/**
+ * |x · v_e| in the graph: x [n, dIn], prototypes as columns [dIn, E] → [n, E]. The TensorFlow.js
+ * twin of shared/arrow/arrow-logits.ts.
+ */
+export function arrowLogitsTf(x: tf.Tensor2D, protoT: tf.Tensor2D): tf.Tensor2D {
+  return tf.abs(tf.matMul(x, protoT));
+}
+
+/**
+ * Per-token top-k softmax of logits [n, E] / temperature in the graph, others 0: the TensorFlow.js
+ * twin of shared/arrow/logit-routing.ts, with its tie rule (top-k.ts) whatever the backend's TopK
+ * does with ties: every logit above the k-th value is kept, then the tied ones in index order
+ * until k are kept. NaN ranks last and weighs 0 (as −∞).
+ */
+export function arrowWeightsTf(logits: tf.Tensor2D, options: Pick<RoutingDefaults, 'topK' | 'temperature'>): tf.Tensor2D {
+  return tf.tidy(() => {
+    const k = Math.min(options.topK, logits.shape[1]);
+    const z = tf.where(tf.isNaN(logits), tf.fill(logits.shape, -Infinity), logits);
+    const kth = tf.slice(tf.topk(z, k).values, [0, k - 1], [-1, 1]); // [n, 1]: the k-th value, exact
+    const above = tf.greater(z, kth);
+    const tied = tf.equal(z, kth);
+    const room = tf.sub(k, tf.sum(tf.cast(above, 'float32'), 1, true)); // [n, 1]: tied logits still kept
+    const tieRank = tf.cumsum(tf.cast(tied, 'float32'), 1); // 1 for the first tied logit of a row, 2 for the next…
+    const kept = tf.logicalOr(above, tf.logicalAnd(tied, tf.lessEqual(tieRank, room)));
+    const e = tf.mul(tf.exp(tf.div(tf.sub(z, tf.max(z, 1, true)), options.temperature)), tf.cast(kept, 'float32'));
+    return tf.div(e, tf.sum(e, 1, true)) as tf.Tensor2D;
+  });
+}
 
 export interface ArrowExpert {
   /** α/r of this adapter. */
@@ -102,19 +133,8 @@ export class ArrowRouter implements AdapterDelta {
     }
   }
 
-  /** Per-token routing weights [n, E] at one module: top-k softmax of |x · v_e| / temperature. */
-  private weights(x: tf.Tensor2D, m: StackedModule): tf.Tensor2D {
-    const k = Math.min(this.options.topK, this.experts);
-    const logits = tf.abs(tf.matMul(x, m.protoT)); // [n, E]
-    const kth = tf.slice(tf.topk(logits, k).values, [0, k - 1], [-1, 1]); // [n, 1]
-    const kept = tf.cast(tf.greaterEqual(logits, kth), 'float32');
-    const max = tf.max(logits, 1, true);
-    const e = tf.mul(tf.exp(tf.div(tf.sub(logits, max), this.options.temperature)), kept);
-    return tf.div(e, tf.sum(e, 1, true)) as tf.Tensor2D;
-  }
-
   private moduleDelta(x: tf.Tensor2D, m: StackedModule): tf.Tensor2D {
-    const w = this.weights(x, m); // [n, E]
+    const w = arrowWeightsTf(arrowLogitsTf(x, m.protoT), this.options); // [n, E]
     const u = tf.matMul(x, m.at); // [n, Σr]: every expert's A x
     if (this.options.mix === 'outputs') {
       return tf.matMul(tf.mul(u, tf.matMul(w, m.expand)), m.b); // Σ_e w_e B_e A_e x

@@ -1,11 +1,11 @@
 import type { RoutingDefaults } from '../manifest/schema.js';
+import { selectTopK } from './top-k.js';
 
 /**
  * The second half of per-token Arrow routing, from logits already computed (logits_e = |x · v_e|,
  * e.g. by the ONNX embedder): keep the top k per token, softmax over the kept logits /
- * temperature; the others get weight 0. Ties go to the lower index, as in topKIndices. The top k
- * are picked by insertion into k slots, not a sort per token: this runs for every token of every
- * routed module of every request at the edge.
+ * temperature; the others get weight 0. The top k are selectTopK's (top-k.ts: ties to the lower
+ * index), the one top-k of routing.
  *
  * @param logits row-major [tokens, adapters]
  * @returns row-major [tokens, adapters] weights; each row sums to 1
@@ -20,19 +20,9 @@ export function arrowWeightsFromLogits(logits: ArrayLike<number>, tokens: number
   const keptValue = new Float64Array(k);
   for (let t = 0; t < tokens; t++) {
     const off = t * adapters;
-    let n = 0;
-    for (let e = 0; e < adapters; e++) {
-      const v = logits[off + e]!;
-      if (n === k && !(v > keptValue[k - 1]!)) continue;
-      let j = n < k ? n++ : k - 1;
-      while (j > 0 && keptValue[j - 1]! < v) {
-        keptValue[j] = keptValue[j - 1]!;
-        keptIndex[j] = keptIndex[j - 1]!;
-        j--;
-      }
-      keptValue[j] = v;
-      keptIndex[j] = e;
-    }
+    selectTopK(logits, off, adapters, k, keptIndex, keptValue);
+    // A NaN logit ranks last and weighs as −∞ (0), as in the TensorFlow.js graph.
+    for (let i = 0; i < k; i++) if (keptValue[i] !== keptValue[i]) keptValue[i] = -Infinity;
     const max = keptValue[0]!;
     let sum = 0;
     for (let i = 0; i < k; i++) sum += Math.exp((keptValue[i]! - max) / options.temperature);
