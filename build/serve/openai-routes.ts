@@ -47,7 +47,6 @@ function usage(prompt: number, completion: number): Usage {
 }
 
 interface Prepared {
-  model: string;
   adapter: AdapterChoice;
   promptIds: number[];
   maxTokens: number;
@@ -103,7 +102,7 @@ export function registerOpenAiRoutes(app: Hono, deps: ServeDeps): void {
     const adapter = models.choice(body.model, 'model');
     const promptIds = checkIds(typeof body.prompt === 'string' ? tokenizer.encode(body.prompt) : Array.isArray(body.prompt) && typeof body.prompt[0] === 'string' ? tokenizer.encode(body.prompt[0]) : (body.prompt as number[]), 'prompt');
     const maxTokens = fitContext(promptIds.length, body.max_tokens ?? 16, deps.context, 'max_tokens');
-    const { abort, gen, includeUsage } = start(c, { model, adapter, promptIds, maxTokens }, body);
+    const { abort, gen, includeUsage } = start(c, { adapter, promptIds, maxTokens }, body);
     const id = `cmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const response = (choices: CompletionResponse['choices'], u: Usage | null): CompletionResponse => ({ id, object: 'text_completion', created, model, choices, usage: u, system_fingerprint: null });
@@ -144,7 +143,7 @@ export function registerOpenAiRoutes(app: Hono, deps: ServeDeps): void {
     }
     const promptIds = checkIds(tokenizer.encode(rendered), 'messages');
     const maxTokens = fitContext(promptIds.length, body.max_completion_tokens ?? body.max_tokens ?? null, deps.context, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens');
-    const { abort, gen, includeUsage } = start(c, { model, adapter, promptIds, maxTokens }, body);
+    const { abort, gen, includeUsage } = start(c, { adapter, promptIds, maxTokens }, body);
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     if (!body.stream) {
