@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBuildCommand } from './commands/build.js';
+import { registerCalibrateCommand } from './commands/calibrate.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerCompileCommand } from './commands/compile.js';
 import { registerEvalCommand } from './commands/eval.js';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerTrainCommand(program);
   registerCompileCommand(program);
   registerRouteCommand(program);
+  registerCalibrateCommand(program);
   registerEvalCommand(program);
   registerServeCommand(program);
   registerBuildCommand(program);

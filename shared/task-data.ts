@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { QuiverInputError } from './errors.js';
+import { jsonlValues } from './jsonl.js';
 
 /**
  * Task data: one example per JSONL line, `{"input": "...", "output": "..."}`, with
@@ -80,17 +81,7 @@ export type ExampleCheck = (example: TaskExample) => string | null;
  */
 export function parseTaskJsonl(text: string, source: string, check?: ExampleCheck): TaskExample[] {
   const examples: TaskExample[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const where = `${source}:${i + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new QuiverInputError(`bad JSON (${error instanceof Error ? error.message : String(error)})`, where);
-    }
+  for (const { value, where } of jsonlValues(text, source)) {
     const result = TaskExample.safeParse(value);
     if (!result.success) throw new QuiverInputError(result.error.issues.map(describeIssue).join('; '), where);
     const refused = check?.(result.data);
