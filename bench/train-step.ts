@@ -1,16 +1,30 @@
 /**
- * Times one LoRA training step in the configuration docs/environment.md ("TensorFlow.js") measures — a 2-layer model, d 128,
- * 4 heads, LoRA rank 4 on q and v, batch 16 × 32 — on the wasm and cpu backends in one process.
- * (Not fixed there, chosen here: a 259-token byte vocabulary, MLP width 512, loss on all 31
- * next-token positions of each row.) Run: node dist/bench/train-step.js [wasmSteps] [cpuSteps]
+ * `npm run bench -- train-step`: one LoRA training step in the configuration docs/environment.md
+ * ("TensorFlow.js") measures — a 2-layer model, d 128, 4 heads, LoRA rank 4 on q and v, batch
+ * 16 × 32 — on tfjs-wasm, against the same step in PyTorch (bench/train-step-torch.py, one thread,
+ * OpenBLAS) in the same run. (Not fixed there, chosen here: a 259-token byte vocabulary, MLP width
+ * 512, random ids with a loss on all 31 next-token positions of each row.)
+ *
+ * PyTorch gets this model's own initial weights and batches. First both train a few steps without
+ * dropout from those weights and their losses are compared, which shows the two compute the same
+ * step; then they are timed in turns, `rounds` × `steps` each, and the figure is the median of the
+ * per-round ratios PyTorch ms / TensorFlow.js ms (1 = as fast as PyTorch). Without torch the
+ * PyTorch half is skipped with a message. QUIVER_BENCH_CPU_STEPS=n adds n steps on the pure-JS
+ * cpu backend.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { selectBackend, type BackendName } from '../build/model/backend.js';
 import { llamaConfig } from '../build/model/config.js';
 import { LlamaModel } from '../build/model/llama.js';
 import { Lora } from '../build/model/lora.js';
+import type { LoraConfigInput } from '../build/model/lora-config.js';
 import { StepTrainer } from '../build/train/step-trainer.js';
 import type { TrainBatch } from '../build/train/train-batch.js';
+import { TrainConfig } from '../build/train/train-config.js';
 import { Rng } from '../shared/random.js';
+import { findTorchPython, startTorchReference, type TorchReference } from './torch-reference.js';
 
 const config = llamaConfig({
   vocabSize: 259,
@@ -22,6 +36,11 @@ const config = llamaConfig({
 });
 const B = 16;
 const T = 32;
+const LORA: LoraConfigInput = { targetModules: ['q_proj', 'v_proj'] };
+/** Long enough that the schedule never reaches 0 while timing. */
+const TOTAL_STEPS = 10_000;
+/** The equivalence check: steps, and a learning rate at which the losses move visibly. */
+const CHECK = { steps: 6, lr: 1e-2 };
 
 function randomBatch(rng: Rng): TrainBatch {
   const inputIds = new Int32Array(B * T);
@@ -29,31 +48,149 @@ function randomBatch(rng: Rng): TrainBatch {
   return { batchSize: B, seqLen: T, inputIds, labels: inputIds.slice() };
 }
 
-async function time(backend: BackendName, steps: number): Promise<number> {
-  await selectBackend(backend);
-  const model = LlamaModel.random(config, 1);
-  const lora = Lora.init(config, { targetModules: ['q_proj', 'v_proj'] }, 1);
-  const trainer = new StepTrainer(model, lora, { totalSteps: 10_000 });
+const batches = (() => {
   const rng = new Rng(7);
-  const batches = Array.from({ length: 4 }, () => randomBatch(rng));
-  for (let i = 0; i < 3; i++) trainer.trainStep(batches[i % 4]!); // warm up: kernels, caches, JIT
-  const t0 = performance.now();
-  let loss = 0;
-  for (let i = 0; i < steps; i++) loss = trainer.trainStep(batches[i % 4]!).loss;
-  const seconds = (performance.now() - t0) / 1000;
-  const perSec = steps / seconds;
-  console.log(`${backend.padEnd(5)} ${perSec.toFixed(2).padStart(7)} steps/s  ${((1000 * seconds) / steps).toFixed(1).padStart(7)} ms/step  ${Math.round(perSec * B * T).toString().padStart(6)} tokens/s  (loss ${loss.toFixed(3)}, ${steps} steps)`);
-  trainer.dispose();
-  lora.dispose();
-  model.dispose();
-  return perSec;
+  return Array.from({ length: 4 }, () => randomBatch(rng));
+})();
+
+/** A fresh model and LoRA, always the same initial weights. */
+function fresh(lora: LoraConfigInput): { model: LlamaModel; lora: Lora; dispose: () => void } {
+  const model = LlamaModel.random(config, 1);
+  const adapter = Lora.init(config, lora, 1);
+  return { model, lora: adapter, dispose: () => (adapter.dispose(), model.dispose()) };
 }
 
-const wasmSteps = Number(process.argv[2] ?? 40);
-const cpuSteps = Number(process.argv[3] ?? 4);
-console.log(`LoRA step: ${config.numHiddenLayers} layers, d ${config.hiddenSize}, ${config.numAttentionHeads} heads, MLP ${config.intermediateSize}, vocab ${config.vocabSize}, batch ${B} × ${T}, r 4 on q,v`);
-const wasm = await time('wasm', wasmSteps);
-if (cpuSteps > 0) {
-  const cpu = await time('cpu', cpuSteps);
-  console.log(`wasm / cpu: ${(wasm / cpu).toFixed(1)}×`);
+/** spec.json, weights.bin and batches.bin for bench/train-step-torch.py. */
+async function writeReferenceInputs(folder: string): Promise<void> {
+  const { model, lora, dispose } = fresh(LORA);
+  const r = lora.config.r;
+  const loraTensors = lora.modules().flatMap((m) => {
+    const dIn = m.a.length / r;
+    const dOut = m.b.length / r;
+    return [
+      { name: `${m.key}.lora_A.weight`, shape: [r, dIn], data: m.a },
+      { name: `${m.key}.lora_B.weight`, shape: [dOut, r], data: m.b },
+    ];
+  });
+  const tensors = [...model.toHfTensors(), ...loraTensors];
+  let offset = 0;
+  const index = tensors.map((t) => {
+    const entry = { name: t.name, shape: t.shape, offset };
+    offset += t.data.length;
+    return entry;
+  });
+  const flat = new Float32Array(offset);
+  tensors.forEach((t, i) => flat.set(t.data, index[i]!.offset));
+  const ids = new Int32Array(2 * batches.length * B * T);
+  batches.forEach((b, i) => {
+    ids.set(b.inputIds, i * B * T);
+    ids.set(b.labels, (batches.length + i) * B * T);
+  });
+  const train = TrainConfig.parse({});
+  const spec = {
+    config,
+    maxSeqLen: T,
+    lora: { r, alpha: lora.config.loraAlpha, dropout: lora.config.loraDropout, modules: lora.modules().map((m) => m.key) },
+    train: { lr: train.lr, warmupRatio: train.warmupRatio, gradClip: train.gradClip, totalSteps: TOTAL_STEPS },
+    tensors: index,
+    batches: { count: batches.length, batchSize: B, seqLen: T },
+  };
+  dispose();
+  await writeFile(join(folder, 'spec.json'), JSON.stringify(spec));
+  await writeFile(join(folder, 'weights.bin'), new Uint8Array(flat.buffer));
+  await writeFile(join(folder, 'batches.bin'), new Uint8Array(ids.buffer));
+}
+
+/** The tfjs losses of the equivalence check: dropout off, the same schedule as the reference's. */
+function tfjsCheckLosses(): number[] {
+  const { model, lora, dispose } = fresh({ ...LORA, loraDropout: 0 });
+  const trainer = new StepTrainer(model, lora, { totalSteps: CHECK.steps, lr: CHECK.lr });
+  const losses = Array.from({ length: CHECK.steps }, (_, i) => trainer.trainStep(batches[i % batches.length]!).loss);
+  trainer.dispose();
+  dispose();
+  return losses;
+}
+
+/** A timing run: `time(steps)` gives ms per step over that many more steps. */
+function tfjsTimer(): { time: (steps: number) => number; dispose: () => void } {
+  const { model, lora, dispose } = fresh(LORA);
+  const trainer = new StepTrainer(model, lora, { totalSteps: TOTAL_STEPS });
+  let done = 0;
+  return {
+    time: (steps) => {
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) trainer.trainStep(batches[done++ % batches.length]!);
+      return (performance.now() - t0) / steps;
+    },
+    dispose: () => (trainer.dispose(), dispose()),
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function startReference(): Promise<TorchReference | null> {
+  const python = findTorchPython();
+  if (python === null) {
+    console.log('PyTorch: skipped — no python3 here imports torch (apt-get install python3-torch libopenblas0-pthread, or set QUIVER_BENCH_PYTHON)');
+    return null;
+  }
+  const folder = await mkdtemp(join(tmpdir(), 'quiver-bench-torch-'));
+  await writeReferenceInputs(folder);
+  const ref = await startTorchReference(python, folder);
+  await rm(folder, { recursive: true, force: true }); // read at start-up
+  console.log(`PyTorch ${ref.info.torch} (${ref.python}), ${ref.info.threads} thread, BLAS: ${ref.info.blas}`);
+  return ref;
+}
+
+async function cpuFigure(steps: number): Promise<void> {
+  await selectBackend('cpu' satisfies BackendName, { log: () => undefined });
+  const timer = tfjsTimer();
+  timer.time(1);
+  console.log(`tfjs cpu backend: ${timer.time(steps).toFixed(1)} ms/step (${steps} steps)`);
+  timer.dispose();
+}
+
+export async function benchTrainStep(options: { rounds?: number; steps?: number } = {}): Promise<void> {
+  const rounds = options.rounds ?? Number(process.env.QUIVER_BENCH_ROUNDS ?? 5);
+  const steps = options.steps ?? Number(process.env.QUIVER_BENCH_STEPS ?? 20);
+  console.log(`LoRA step: ${config.numHiddenLayers} layers, d ${config.hiddenSize}, ${config.numAttentionHeads} heads, MLP ${config.intermediateSize}, vocab ${config.vocabSize}, batch ${B} × ${T}, r 4 on q,v`);
+  const backend = await selectBackend('wasm', { log: () => undefined });
+  console.log(`TensorFlow.js ${backend.description}`);
+  const ref = await startReference();
+  try {
+    if (ref) {
+      const mine = tfjsCheckLosses();
+      const theirs = await ref.losses(CHECK.steps, CHECK.lr, 0);
+      const worst = Math.max(...mine.map((l, i) => Math.abs(l - theirs[i]!)));
+      console.log(`same step: ${CHECK.steps} losses without dropout, tfjs ${mine.map((l) => l.toFixed(4)).join(' ')}`);
+      console.log(`                                    PyTorch ${theirs.map((l) => l.toFixed(4)).join(' ')}  (max |Δ| ${worst.toExponential(1)})`);
+    }
+    const timer = tfjsTimer();
+    timer.time(3); // warm-up: kernels, XNNPACK operator caches, JIT
+    if (ref) await ref.time(3);
+    const tfjsMs: number[] = [];
+    const torchMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      tfjsMs.push(timer.time(steps));
+      if (ref) torchMs.push(await ref.time(steps));
+    }
+    timer.dispose();
+    const tokens = (ms: number) => Math.round((B * T * 1000) / ms);
+    const tf = median(tfjsMs);
+    console.log(`tfjs-wasm  ${tf.toFixed(1).padStart(6)} ms/step  ${tokens(tf).toString().padStart(6)} tokens/s  (median of ${rounds} × ${steps} steps: ${tfjsMs.map((m) => m.toFixed(1)).join(', ')})`);
+    if (ref) {
+      const pt = median(torchMs);
+      const ratio = median(torchMs.map((m, i) => m / tfjsMs[i]!));
+      console.log(`PyTorch    ${pt.toFixed(1).padStart(6)} ms/step  ${tokens(pt).toString().padStart(6)} tokens/s  (${torchMs.map((m) => m.toFixed(1)).join(', ')})`);
+      console.log(`ratio PyTorch ms / tfjs ms: ${ratio.toFixed(2)} (median of the ${rounds} rounds; 1 = as fast as PyTorch)`);
+    }
+  } finally {
+    ref?.close();
+  }
+  const cpuSteps = Number(process.env.QUIVER_BENCH_CPU_STEPS ?? 0);
+  if (cpuSteps > 0) await cpuFigure(cpuSteps);
 }
