@@ -1,9 +1,10 @@
 /**
  * `npm run bench [name...]`: the benchmarks, each printing its figures and a ratio against a
- * baseline run in the same process. Names: import, embedder, train-step.
+ * baseline run in the same process. Names: import, embedder, serve, train-step.
  */
 import { benchEmbedder, EMBEDDER_BENCH_CASES } from './embedder.js';
 import { benchImport7b } from './import-7b.js';
+import { benchServe } from './serve.js';
 import { benchTrainStep } from './train-step.js';
 
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -11,6 +12,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   embedder: async () => {
     for (const c of EMBEDDER_BENCH_CASES) await benchEmbedder(c);
   },
+  serve: benchServe,
   'train-step': () => benchTrainStep(),
 };
 
