@@ -87,7 +87,8 @@ describe('quiver eval (micro library)', () => {
     for (const s of SYSTEM_IDS) expect(html).toContain(`<code>${s}</code>`);
     for (const t of [...inDist, ...heldOut]) expect(html).toContain(t);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // static: no script, no external asset
-    expect((html.match(/<svg /g) ?? []).length).toBe(4); // summary chart, two per-task charts, the heatmap
+    expect((html.match(/<svg /g) ?? []).length).toBe(5); // summary chart, two per-task charts, the routing confusion, the MBC heatmap
+    expect(html).toContain('Request-level routing: share of each task');
   }, 120_000);
 
   it('gives the same report from worker processes (compiled CLI, -j 2) as in-process', async () => {

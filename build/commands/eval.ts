@@ -69,9 +69,11 @@ export async function runEvalCommand(library: string, opts: EvalCommandOptions):
   const outDir = resolve(opts.out ?? join(libraryDir, 'eval'));
   await mkdir(outDir, { recursive: true });
   const readOptional = (p: string) => readFile(p, 'utf8').catch(() => null);
+  const index = await readLibraryIndex(libraryDir);
   const html = renderReportHtml(run.report, {
     similaritySvg: await readOptional(join(libraryDir, 'clusters', HEATMAP_FILE)),
-    clusters: (await readLibraryIndex(libraryDir)).clusters,
+    clusters: index.clusters,
+    adapters: index.tasks.map((t) => ({ id: t.name, family: t.family })),
   });
   const files = [join(outDir, EVAL_FILE), join(outDir, REPORT_FILE), join(outDir, SUMMARY_FILE)];
   await writeFileAtomic(files[0]!, JSON.stringify(run.report, null, 2) + '\n');

@@ -8,12 +8,15 @@
 import { barChartSvg, escapeXml } from './bar-chart-svg.js';
 import { SPLITS, type EvalReport } from './eval-report.js';
 import type { SystemId } from './eval-systems.js';
+import { routingConfusionSvg, type ConfusionAdapter } from './routing-confusion-svg.js';
 
 export interface ReportExtras {
   /** library/clusters/similarity.svg, if the library has one. */
   similaritySvg?: string | null;
   /** The library's clusters (library.json): id → tasks. */
   clusters?: ReadonlyArray<{ id: string; tasks: readonly string[] }>;
+  /** The private adapters request-level routing chooses among (library.json's tasks), for the confusion heatmap. */
+  adapters?: ReadonlyArray<ConfusionAdapter>;
 }
 
 export const SYSTEM_COLOURS: Record<SystemId, string> = {
@@ -165,6 +168,13 @@ export function renderReportHtml(report: EvalReport, extras: ReportExtras = {}):
     '<h2>Request-level routing</h2>',
     '<p>Arrow over the private adapters from the base model’s module inputs over the prompt, averaged over tokens and modules (as the edge computes it). In-distribution: how often the task’s own adapter comes first; held-out: how often an adapter of the related family does.</p>',
     routingSection(report),
+    ...(extras.adapters && extras.adapters.length > 0 && report.routing.length > 0
+      ? [
+          '<h3>Confusion: tasks × chosen adapters</h3>',
+          '<p>Each row is a task, each column an adapter (grouped by family); a cell is the share of the task’s prompts whose first adapter it is. Thin frame: the task’s target family; thick frame: its own adapter. Colours span the range of the shares.</p>',
+          `<figure>${routingConfusionSvg(report, extras.adapters)}</figure>`,
+        ]
+      : []),
     '<h2>MBC clusters</h2>',
     clusters.length > 0 ? table(['cluster', 'tasks'], clusters.map((c) => [e(c.id), c.tasks.map(e).join(', ')]), 'grid', [1]) : '<p>No clusters in this library.</p>',
     extras.similaritySvg ? `<figure>${extras.similaritySvg.replace(/^<\?xml[^>]*>\s*/, '')}</figure>` : '',

@@ -5,18 +5,22 @@
  * Sized to stay readable from 10 to a few hundred adapters: cells 28 px down to 10 px, labels as
  * large as the cells allow (full id in a tooltip when it is shortened), cells drawn as one path
  * per colour step (a 300 × 300 matrix is 90 000 cells: one element each would be megabytes).
- * Colour: diverging blue (−1) · white (0) · red (+1), fixed so two runs compare by eye.
+ * Colour: the range of the off-diagonal similarities (shared/colour-scale.ts; the diagonal, 1 by
+ * construction, is painted at the top end), so that alike and unlike pairs differ in shade even when
+ * every pair lies between 0.55 and 0.75; the legend gives the range.
  */
+import { colourLegendSvg, colourScaleFor } from '../colour-scale.js';
+
 export interface HeatmapInput {
   ids: readonly string[];
-  /** Row-major [n, n], values in [−1, 1]. */
+  /** Row-major [n, n], cosines in [−1, 1]. */
   matrix: ArrayLike<number>;
   /** Cluster of each id, 0..k−1. */
   labels: readonly number[];
   title?: string;
 }
 
-const COLOUR_STEPS = 100; // 0.02 per step: finer than the eye separates
+const COLOUR_STEPS = 100; // 1% of the scale per step: finer than the eye separates
 const MAX_LABEL_CHARS = 32;
 
 export function similarityHeatmapSvg(input: HeatmapInput): string {
@@ -26,6 +30,9 @@ export function similarityHeatmapSvg(input: HeatmapInput): string {
   if (labels.length !== n) throw new RangeError(`${labels.length} cluster labels for ${n} ids`);
 
   const order = ids.map((_, i) => i).sort((i, j) => labels[i]! - labels[j]! || i - j);
+  const offDiagonal = n < 2 ? Array.from(matrix) : Array.from(matrix).filter((_, p) => Math.floor(p / n) !== p % n);
+  const scale = colourScaleFor(offDiagonal);
+  const colourStep = (v: number) => Math.round(scale.position(v) * COLOUR_STEPS);
   const blocks = clusterBlocks(order.map((i) => labels[i]!));
 
   const cell = Math.max(10, Math.min(28, Math.round(720 / Math.max(n, 1))));
@@ -66,7 +73,7 @@ export function similarityHeatmapSvg(input: HeatmapInput): string {
   }
   out.push(`<g transform="translate(${x0} ${y0}) scale(${cell})" shape-rendering="crispEdges">`);
   for (const [step, parts] of [...paths].sort((a, b) => a[0] - b[0])) {
-    out.push(`<path fill="${stepColour(step)}" d="${parts.join('')}"/>`);
+    out.push(`<path fill="${scale.at(step / COLOUR_STEPS)}" d="${parts.join('')}"/>`);
   }
   out.push('</g>');
 
@@ -76,7 +83,7 @@ export function similarityHeatmapSvg(input: HeatmapInput): string {
     for (let r = 0; r < n; r++) {
       for (let c = 0; c < n; c++) {
         const v = matrix[order[r]! * n + order[c]!]!;
-        const ink = Math.abs(v) > 0.6 ? '#ffffff' : '#222222';
+        const ink = scale.darkAt(v) ? '#ffffff' : '#222222';
         out.push(`<text x="${x0 + (c + 0.5) * cell}" y="${y0 + (r + 0.5) * cell}" fill="${ink}">${v.toFixed(2)}</text>`);
       }
     }
@@ -114,18 +121,8 @@ export function similarityHeatmapSvg(input: HeatmapInput): string {
   }
   out.push('</g>');
 
-  // Colour legend: vertical bar from +1 (top) to −1 (bottom).
-  out.push('<defs><linearGradient id="quiver-mbc-scale" x1="0" y1="0" x2="0" y2="1">');
-  for (let s = 0; s <= 10; s++) out.push(`<stop offset="${s / 10}" stop-color="${colourOf(1 - s / 5)}"/>`);
-  out.push('</linearGradient></defs>');
-  out.push(`<text x="${legendX}" y="${y0 - 10}" font-size="12">cosine</text>`);
-  out.push(`<rect x="${legendX}" y="${y0}" width="16" height="${legendHeight}" fill="url(#quiver-mbc-scale)" stroke="#111111"/>`);
-  out.push(`<g font-size="11" dominant-baseline="central">`);
-  for (const v of [1, 0.5, 0, -0.5, -1]) {
-    const y = y0 + ((1 - v) / 2) * legendHeight;
-    out.push(`<path stroke="#111111" d="M${legendX + 16} ${y}h4"/><text x="${legendX + 24}" y="${y}">${v.toFixed(1)}</text>`);
-  }
-  out.push('</g>');
+  // Colour legend: the data's range, top to bottom.
+  out.push(colourLegendSvg(scale, { x: legendX, y: y0, height: legendHeight, title: 'cosine', id: 'quiver-mbc-scale' }));
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
@@ -152,25 +149,4 @@ function clusterBlocks(sortedLabels: readonly number[]): Block[] {
 
 function shorten(id: string): string {
   return id.length <= MAX_LABEL_CHARS ? id : `${id.slice(0, MAX_LABEL_CHARS - 1)}…`;
-}
-
-function colourStep(v: number): number {
-  const clamped = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
-  return Math.round(((clamped + 1) / 2) * COLOUR_STEPS);
-}
-
-function stepColour(step: number): string {
-  return colourOf((step / COLOUR_STEPS) * 2 - 1);
-}
-
-// RdBu end points (ColorBrewer) around a neutral white.
-const NEGATIVE = [33, 102, 172] as const;
-const ZERO = [247, 247, 247] as const;
-const POSITIVE = [178, 24, 43] as const;
-
-function colourOf(v: number): string {
-  const t = Math.abs(v);
-  const end = v < 0 ? NEGATIVE : POSITIVE;
-  const channel = (c: 0 | 1 | 2) => Math.round(ZERO[c] + (end[c] - ZERO[c]) * t);
-  return `#${[channel(0), channel(1), channel(2)].map((x) => x.toString(16).padStart(2, '0')).join('')}`;
 }
