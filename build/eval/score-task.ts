@@ -8,6 +8,7 @@
  *    as training reports test loss).
  * Prompts and answers are the bytes training saw (encode-examples.ts).
  */
+import { argmax } from '../../shared/arrow/top-k.js';
 import type { TaskExample } from '../../shared/task-data.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import type { LlamaModel } from '../model/llama.js';
@@ -91,11 +92,8 @@ export function scoreTask(model: LlamaModel, tokenizer: Tokenizer, examples: rea
   }
   examples.forEach((ex, row) => {
     if (!ex.options) return;
-    let best = 0;
-    optionPairs[row]!.forEach((p, j) => {
-      if (likelihoods[p]!.logLikelihood > likelihoods[optionPairs[row]![best]!]!.logLikelihood) best = j;
-    });
-    predictions[row] = ex.options[best]!;
+    // The option of highest log-likelihood; a tie goes to the earlier option (top-k.ts's rule).
+    predictions[row] = ex.options[argmax(optionPairs[row]!.map((p) => likelihoods[p]!.logLikelihood))]!;
   });
 
   let correct = 0;

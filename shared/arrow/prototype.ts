@@ -1,5 +1,6 @@
 import { householderQRColumns } from '../linalg/householder-qr.js';
 import { symmetricEigen } from '../linalg/symmetric-eigen.js';
+import { argmax } from './top-k.js';
 
 /**
  * The Arrow prototype of one LoRA module: the top right singular vector of B·A (docs/method.md,
@@ -58,18 +59,14 @@ export function arrowPrototype(a: ArrayLike<number>, b: ArrayLike<number>, r: nu
   return { vector: normalizeWithFixedSign(applyQ(u)), sigma: Math.sqrt(lambda) };
 }
 
-/** L2-normalise and flip so the largest-magnitude entry (first one on ties) is positive. */
+/** L2-normalise and flip so the largest-magnitude entry (first one on ties: top-k.ts's argmax) is positive. */
 export function normalizeWithFixedSign(v: Float64Array): Float32Array {
   let norm2 = 0;
-  let argmax = 0;
-  for (let i = 0; i < v.length; i++) {
-    norm2 += v[i]! * v[i]!;
-    if (Math.abs(v[i]!) > Math.abs(v[argmax]!)) argmax = i;
-  }
+  for (let i = 0; i < v.length; i++) norm2 += v[i]! * v[i]!;
   const norm = Math.sqrt(norm2);
   const out = new Float32Array(v.length);
   if (norm === 0) return out;
-  const s = (v[argmax]! < 0 ? -1 : 1) / norm;
+  const s = (v[argmax(v.map(Math.abs))]! < 0 ? -1 : 1) / norm;
   for (let i = 0; i < v.length; i++) out[i] = v[i]! * s;
   return out;
 }
