@@ -209,6 +209,8 @@ describe('quiver calibrate (micro library)', () => {
     expect(missing.code).toBe(2);
     const usage = await runCli(['calibrate', compiled, '--examples', examples, '--test-fraction', '1']);
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringMatching(/--test-fraction: "1" is not a number strictly between 0 and 1/)]);
+    const grid = await runCli(['calibrate', compiled, '--examples', examples, '--top-k-grid', '1,x']);
+    expect([grid.code, grid.stderr]).toEqual([2, expect.stringMatching(/--top-k-grid: "x" in "1,x" is not a positive integer/)]);
     expect(await filesOf(compiled)).toEqual(before);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { decodeManifest } from '../../shared/manifest/manifest-codec.js';
 import { withRouting } from '../../shared/manifest/manifest-routing.js';
@@ -165,15 +165,16 @@ export function formatCalibrate(r: CalibrateResult, dryRun: boolean): string {
   ].join('\n');
 }
 
-function parseList(parse: (v: string) => number, what: string): (value: string) => number[] {
+/** A comma-separated list of numbers, each checked by `parse` (which throws on a bad one); `one` names one ("a positive integer"). */
+function parseList(parse: (v: string) => number, one: string): (value: string) => number[] {
   return (value) => {
     const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
-    if (parts.length === 0) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of ${what}.`);
+    if (parts.length === 0) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of numbers.`);
     return parts.map((p) => {
       try {
         return parse(p);
       } catch {
-        throw new InvalidArgumentError(`"${p}" in "${value}" is not ${what.replace(/s$/, '')}.`);
+        throw new InvalidArgumentError(`"${p}" in "${value}" is not ${one}.`);
       }
     });
   };
@@ -208,8 +209,8 @@ export function registerCalibrateCommand(program: Command): void {
     .requiredOption('--examples <file>', 'JSONL of labelled prompts: {"input": "…", "adapter": "<adapter id, or the base model\'s id to fall back>"} (or "adapter": [ids], any of them right)')
     .option('--test-fraction <f>', 'share of each label\'s examples held out to report on (the rest fit)', parseFraction, d.testFraction)
     .option('--seed <n>', 'seed of the split', parseNonNegativeInt, d.seed)
-    .option('--top-k-grid <list>', 'top-k values to try', parseList(positiveInt, 'positive integers'), [...d.topKs])
-    .option('--temperature-grid <list>', 'temperatures to try', parseList(positive, 'positive numbers'), [...d.temperatures])
+    .addOption(new Option('--top-k-grid <list>', 'top-k values to try').argParser(parseList(positiveInt, 'a positive integer')).default([...d.topKs], d.topKs.join(',')))
+    .addOption(new Option('--temperature-grid <list>', 'temperatures to try').argParser(parseList(positive, 'a positive number')).default([...d.temperatures], d.temperatures.join(',')))
     .option('--dry-run', 'fit and report; write nothing')
     .option('--json', 'machine-readable JSON of the result')
     .option('-q, --quiet', 'no progress lines')
