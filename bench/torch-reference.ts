@@ -13,7 +13,9 @@ const SCRIPT = fileURLToPath(new URL('../../bench/train-step-torch.py', import.m
 
 const Ready = z.object({ ready: z.literal(true), torch: z.string(), threads: z.number(), blas: z.string() });
 const Losses = z.object({ losses: z.array(z.number()) });
-const Timed = z.object({ ms: z.number() });
+/** Per step: wall-clock ms and the CPU ms of the reference's process. */
+const Timed = z.object({ ms: z.number(), cpuMs: z.number() });
+export type StepTime = z.infer<typeof Timed>;
 
 export type TorchInfo = Omit<z.infer<typeof Ready>, 'ready'>;
 
@@ -22,8 +24,8 @@ export interface TorchReference {
   info: TorchInfo;
   /** Losses of `steps` steps from the initial weights, a fresh run with its own schedule. */
   losses(steps: number, lr: number, dropout: number): Promise<number[]>;
-  /** ms per step over `steps` more steps of the timing run. */
-  time(steps: number): Promise<number>;
+  /** Wall and CPU ms per step over `steps` more steps of the timing run. */
+  time(steps: number): Promise<StepTime>;
   close(): void;
 }
 
@@ -62,7 +64,7 @@ export async function startTorchReference(python: string, folder: string): Promi
     python,
     info,
     losses: async (steps, lr, dropout) => (await ask({ cmd: 'losses', steps, lr, dropout }, Losses)).losses,
-    time: async (steps) => (await ask({ cmd: 'time', steps }, Timed)).ms,
+    time: async (steps) => ask({ cmd: 'time', steps }, Timed),
     close: () => {
       child.stdin.end();
     },

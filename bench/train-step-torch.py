@@ -15,7 +15,8 @@ torch.set_num_threads(1) here) and a folder holding spec.json, weights.bin and b
 command line on stdin:
   {"cmd": "losses", "steps": n, "lr": x, "dropout": p}  -> {"losses": [...]}: n steps from the
       initial weights on a fresh copy, schedule over n steps (the equivalence check)
-  {"cmd": "time", "steps": n}  -> {"ms": ms per step}: n more steps of the timing run
+  {"cmd": "time", "steps": n}  -> {"ms": wall ms, "cpuMs": CPU ms of this process, per step}: n more
+      steps of the timing run
 """
 import json
 import math
@@ -157,11 +158,12 @@ def main():
             losses = [fresh.train_step(*batches[i % len(batches)]) for i in range(cmd["steps"])]
             print(json.dumps({"losses": losses}), flush=True)
         elif cmd["cmd"] == "time":
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for _ in range(cmd["steps"]):
                 timing.train_step(*batches[done % len(batches)])
                 done += 1
-            print(json.dumps({"ms": (time.perf_counter() - start) * 1000 / cmd["steps"]}), flush=True)
+            n = cmd["steps"]
+            print(json.dumps({"ms": (time.perf_counter() - start) * 1000 / n, "cpuMs": (time.process_time() - cpu) * 1000 / n}), flush=True)
         else:
             print(json.dumps({"error": "unknown command " + str(cmd["cmd"])}), flush=True)
 

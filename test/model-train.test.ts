@@ -5,6 +5,7 @@ import { LlamaModel } from '../build/model/llama.js';
 import { Lora, type LoraModule } from '../build/model/lora.js';
 import { moduleKey, PROJECTION_NAMES, projectionShape } from '../build/model/projections.js';
 import { AdamW } from '../build/train/adamw.js';
+import { lossAndGrads } from '../build/train/backprop.js';
 import { causalLmLoss } from '../build/train/causal-lm-loss.js';
 import { clipFactor } from '../build/train/clip-grad-norm.js';
 import { linearWarmupDecay, warmupSteps } from '../build/train/lr-schedule.js';
@@ -79,13 +80,13 @@ describe('optimizer pieces', () => {
 });
 
 /**
- * ⟨∇L, d⟩ from the hand-written gradients against (L(θ + εd) − L(θ − εd)) / 2ε, for d along the
- * gradient and for a random d. The forward pass is checked against numpy elsewhere, so this
- * checks every custom gradient (matmuls, attention, RMSNorm, SwiGLU, row gather, cross-entropy).
+ * ⟨∇L, d⟩ from the written-out backward pass (build/train/backprop.ts) against
+ * (L(θ + εd) − L(θ − εd)) / 2ε of the model's own forward loss, for d along the gradient and for a
+ * random d. The forward pass is checked against numpy elsewhere, so this checks every gradient
+ * (matmuls, attention, rope, RMSNorm, SwiGLU, LoRA, row gather, cross-entropy).
  */
-function checkGradient(params: tf.Variable[], loss: () => tf.Scalar): void {
-  const { grads } = tf.variableGrads(loss, params);
-  const g = params.map((p) => grads[p.name]!);
+function checkGradient(params: tf.Variable[], grads: () => tf.Tensor[], loss: () => tf.Scalar): void {
+  const g = tf.tidy(grads);
   const gNorm = Math.sqrt(g.reduce((s, t) => s + tf.sum(tf.square(t)).dataSync()[0]!, 0));
   expect(gNorm).toBeGreaterThan(1e-3);
   const rng = new Rng(17);
@@ -120,9 +121,29 @@ describe('gradients', () => {
         modules.push({ key: moduleKey(l, n), a: rng.normals(2 * dIn, 0.2), b: rng.normals(dOut * 2, 0.2) });
       }
     }
-    const lora = Lora.fromModules(config, { r: 2, loraAlpha: 4 }, modules);
+    // No dropout: the finite differences run the deterministic forward pass.
+    const lora = Lora.fromModules(config, { r: 2, loraAlpha: 4, loraDropout: 0 }, modules);
     const batch = toyBatch(config.vocabSize, 1);
-    checkGradient(lora.variables(), () => causalLmLoss(model, batch, { adapter: lora }).loss);
+    checkGradient(lora.variables(), () => lossAndGrads(model, lora, batch).grads, () => causalLmLoss(model, batch, { adapter: lora }).loss);
+    lora.dispose();
+    model.dispose();
+  });
+
+  it('LoRA on q and v only: the frozen layers below need no input gradient', () => {
+    const config = tinyConfig({ tieWordEmbeddings: false });
+    const weights = tinyWeights(config, 3);
+    const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data);
+    const rng = new Rng(2);
+    const modules: LoraModule[] = [];
+    for (let l = 0; l < config.numHiddenLayers; l++) {
+      for (const n of ['q_proj', 'v_proj'] as const) {
+        const { dIn, dOut } = projectionShape(config, n);
+        modules.push({ key: moduleKey(l, n), a: rng.normals(2 * dIn, 0.2), b: rng.normals(dOut * 2, 0.2) });
+      }
+    }
+    const lora = Lora.fromModules(config, { r: 2, loraAlpha: 4, loraDropout: 0 }, modules);
+    const batch = toyBatch(config.vocabSize, 6);
+    checkGradient(lora.variables(), () => lossAndGrads(model, lora, batch).grads, () => causalLmLoss(model, batch, { adapter: lora }).loss);
     lora.dispose();
     model.dispose();
   });
@@ -132,7 +153,16 @@ describe('gradients', () => {
     const weights = tinyWeights(config, 5);
     const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data, { trainable: true });
     const batch = toyBatch(config.vocabSize, 2);
-    checkGradient(model.variables(), () => causalLmLoss(model, batch).loss);
+    checkGradient(model.variables(), () => lossAndGrads(model, null, batch).grads, () => causalLmLoss(model, batch).loss);
+    model.dispose();
+  });
+
+  it('every weight of a trainable GQA base with an untied LM head', () => {
+    const config = tinyConfig({ numKeyValueHeads: 2, tieWordEmbeddings: false });
+    const weights = tinyWeights(config, 9);
+    const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data, { trainable: true });
+    const batch = toyBatch(config.vocabSize, 3);
+    checkGradient(model.variables(), () => lossAndGrads(model, null, batch).grads, () => causalLmLoss(model, batch).loss);
     model.dispose();
   });
 });

@@ -5,8 +5,9 @@
  * convolution reads and writes: input [1, i, k, g] (NHWC, g channels), filter [1, k, g, j]
  * (width k, channel multiplier j), 'valid' padding, output [1, i, 1, g·j]. On tfjs-backend-wasm
  * that convolution runs in XNNPACK, about 7× faster than its batched matmul, which is a naive loop
- * (docs/environment.md, "TensorFlow.js"). wasm has no depthwise-convolution gradient kernels, so the backward pass is
- * written with the same forward convolution. Other backends take the batched-matmul route.
+ * (docs/environment.md, "TensorFlow.js"). Other backends take the batched-matmul route.
+ * Not differentiable on its own: wasm has no depthwise-convolution gradient kernels, so the
+ * attention's backward pass (attention.ts) is written with this same product.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -17,24 +18,6 @@ function viaDepthwise(x: tf.Tensor3D, y: tf.Tensor3D): tf.Tensor3D {
   const filter = tf.reshape(y, [1, k, g, j]) as tf.Tensor4D;
   return tf.reshape(tf.depthwiseConv2d(input, filter, 1, 'valid'), [i, g, j]);
 }
-
-const depthwiseWithGrad = tf.customGrad((xIn, yIn, save) => {
-  const x = xIn as tf.Tensor3D; // [i, k, g]
-  const y = yIn as tf.Tensor3D; // [k, g, j]
-  (save as tf.GradSaveFunc)([x, y]);
-  return {
-    value: viaDepthwise(x, y),
-    gradFunc: (dyIn, saved) => {
-      const [xs, ys] = saved as [tf.Tensor3D, tf.Tensor3D];
-      const dy = dyIn as tf.Tensor3D; // [i, g, j]
-      // dx[i, k, g] = Σ_j dy[i, g, j] · y[k, g, j]
-      const dx = tf.transpose(viaDepthwise(tf.transpose(dy, [0, 2, 1]), tf.transpose(ys, [2, 1, 0])), [0, 2, 1]);
-      // dy'[k, g, j] = Σ_i x[i, k, g] · dy[i, g, j]
-      const dyOut = viaDepthwise(tf.transpose(xs, [1, 0, 2]), dy);
-      return [dx, dyOut];
-    },
-  };
-});
 
 function viaBatchMatMul(x: tf.Tensor3D, y: tf.Tensor3D): tf.Tensor3D {
   const xg = tf.transpose(x, [2, 0, 1]); // [g, i, k]
@@ -47,5 +30,5 @@ export function groupedMatMul(x: tf.Tensor3D, y: tf.Tensor3D): tf.Tensor3D {
   if (x.shape[1] !== y.shape[0] || x.shape[2] !== y.shape[1]) {
     throw new Error(`groupedMatMul: x [${x.shape.join(', ')}] and y [${y.shape.join(', ')}] do not fit ([i, k, g] and [k, g, j])`);
   }
-  return tf.getBackend() === 'wasm' ? (depthwiseWithGrad(x, y) as tf.Tensor3D) : viaBatchMatMul(x, y);
+  return tf.getBackend() === 'wasm' ? viaDepthwise(x, y) : viaBatchMatMul(x, y);
 }

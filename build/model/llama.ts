@@ -6,7 +6,8 @@
  * Built for speed on tfjs-backend-wasm, where every op has a fixed cost and only plain 2-D matmuls
  * are fast (docs/environment.md, "TensorFlow.js"):
  *  - weights live in compute layout [in, out], and a frozen weight keeps its transpose for the
- *    backward pass; matmuls and attention have hand-written gradients (linear.ts, grouped-matmul.ts);
+ *    backward pass (linear.ts), which build/train/backprop.ts writes out block by block with the
+ *    forward functions used here (rms-norm.ts, attention.ts, swiglu.ts);
  *  - rows are time-major: row = t·batch + b. Attention then needs fewer transposes (v and the
  *    attention output are already in the layout the grouped matmul reads and writes);
  *  - rotary tables (with the 1/√d softmax scale folded into the query's), the causal mask and
@@ -18,9 +19,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../shared/random.js';
 import type { LlamaConfig } from './config.js';
-import { gatherRows, rowsOf } from './gather-rows.js';
-import { groupedMatMul } from './grouped-matmul.js';
-import { matMulFrozen, matMulTrainable, type FrozenMatrix } from './linear.js';
+import { causalAttention, type AttentionShape, type AttentionTables } from './attention.js';
+import { rowsOf } from './gather-rows.js';
+import { frozenMatrix, type FrozenMatrix } from './linear.js';
 import { groupLayout, groupOf, moduleKey, parseProjectionKey, PROJECTION_NAMES, projectionShape, type ProjectionGroup, type ProjectionName } from './projections.js';
 import { rmsNorm } from './rms-norm.js';
 import { ropeTables, rotateHalfMatrix } from './rope.js';
@@ -59,19 +60,47 @@ export interface HiddenStates {
 }
 
 /** One layer's weights, projections in compute layout [in, out]. */
-interface LayerWeights {
+export interface LayerWeights {
   inputLayernorm: tf.Tensor1D; // [d]
   proj: Record<ProjectionName, tf.Tensor2D>; // q [d, qDim], k and v [d, kvDim], o [qDim, d], gate and up [d, ff], down [ff, d]
   postAttentionLayernorm: tf.Tensor1D; // [d]
 }
 
-interface Positional {
-  cosQ: tf.Tensor4D; // [seq, 1, 1, headDim], times 1/√headDim: the softmax scale rides on the query
-  sinQ: tf.Tensor4D;
-  cosK: tf.Tensor4D; // [seq, 1, 1, headDim]
-  sinK: tf.Tensor4D;
-  causalMask: tf.Tensor3D; // [seq, 1, seq]: 0 where key ≤ query, -1e9 above the diagonal
+/**
+ * The weights and constants of a model, as the training step (build/train/backprop.ts) reads them.
+ * Tensors belong to the model: read them, never dispose them.
+ */
+export interface LlamaParts {
+  embedTokens: tf.Tensor2D; // [vocab, d]
+  layers: readonly LayerWeights[];
+  norm: tf.Tensor1D; // [d]
+  /** [d, vocab], or null when tied to embedTokens. */
+  lmHead: tf.Tensor2D | null;
+  eps: tf.Scalar;
+  /** A frozen model's 2-D weight with its transpose (the tied head: w = embedTokensᵀ, wT = embedTokens); undefined when trainable. */
+  frozen(w: tf.Tensor2D): FrozenMatrix | undefined;
+  /** Rope tables and causal mask for sequences of length T, built once per T. */
+  attentionTables(T: number): AttentionTables;
+  /** A frozen model's layer-0 projection inputs and outputs per token id (FirstLayerTables); null when trainable or the vocabulary is large. */
+  firstLayerTables(): FirstLayerTables | null;
 }
+
+/**
+ * Layer 0's normed input and q, k, v outputs for every token id, [vocab, ·]. In a frozen model
+ * they depend on the token alone (the embedding, a per-row norm and a matmul), so a LoRA step
+ * can read its rows instead of computing them: a row gather instead of three matmuls over the
+ * batch. Kept for vocabularies up to FIRST_LAYER_TABLE_VOCAB, where the tables are small.
+ */
+export interface FirstLayerTables {
+  x: tf.Tensor2D; // [vocab, d]: input_layernorm(embed_tokens)
+  q: tf.Tensor2D; // [vocab, qDim]
+  k: tf.Tensor2D; // [vocab, kvDim]
+  v: tf.Tensor2D;
+}
+
+/** Larger vocabularies (SmolLM's 49152) would make the tables bigger than the work they save. */
+const FIRST_LAYER_TABLE_VOCAB = 8192;
+
 
 /** `model.layers.3.self_attn.q_proj.weight` */
 function projWeightName(layer: number, name: ProjectionName): string {
@@ -119,7 +148,8 @@ export class LlamaModel {
   private readonly frozen = new Map<tf.Tensor, FrozenMatrix>();
   private readonly rotateHalf: FrozenMatrix; // [headDim, headDim]
   private readonly eps: tf.Scalar;
-  private readonly positional = new Map<number, Positional>();
+  private readonly positional = new Map<number, AttentionTables>();
+  private firstLayer: FirstLayerTables | null = null;
   private disposed = false;
 
   private constructor(config: LlamaConfig, read: (name: string, shape: number[]) => Float32Array, options: ModelOptions) {
@@ -158,8 +188,7 @@ export class LlamaModel {
       if (this.lmHead) this.freeze(this.lmHead);
       else this.frozen.set(this.embedTokens, { w: tf.transpose(this.embedTokens), wT: this.embedTokens });
     }
-    const r = tf.tensor2d(rotateHalfMatrix(config.headDim), [config.headDim, config.headDim]);
-    this.rotateHalf = { w: r, wT: tf.transpose(r) };
+    this.rotateHalf = frozenMatrix(tf.tensor2d(rotateHalfMatrix(config.headDim), [config.headDim, config.headDim]));
     this.eps = tf.scalar(config.rmsNormEps);
   }
 
@@ -206,6 +235,37 @@ export class LlamaModel {
     return out.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   }
 
+  /** The weights and constants, for the training step. */
+  parts(): LlamaParts {
+    this.checkLive();
+    return {
+      embedTokens: this.embedTokens,
+      layers: this.layers,
+      norm: this.norm,
+      lmHead: this.lmHead,
+      eps: this.eps,
+      frozen: (w) => this.frozen.get(w),
+      attentionTables: (T) => this.positionalFor(T),
+      firstLayerTables: () => this.firstLayerTables(),
+    };
+  }
+
+  private firstLayerTables(): FirstLayerTables | null {
+    if (this.trainable || this.config.vocabSize > FIRST_LAYER_TABLE_VOCAB) return null;
+    if (!this.firstLayer) {
+      const layer = this.layers[0]!;
+      const made: FirstLayerTables = tf.tidy(() => {
+        const x = rmsNorm(this.embedTokens, layer.inputLayernorm, this.eps);
+        const project = (w: tf.Tensor2D): tf.Tensor2D => tf.matMul(x, w);
+        return { x, q: project(layer.proj.q_proj), k: project(layer.proj.k_proj), v: project(layer.proj.v_proj) };
+      });
+      // Kept: the first call may come from inside a caller's tidy, which must not free them.
+      for (const t of Object.values(made)) tf.keep(t);
+      this.firstLayer = made;
+    }
+    return this.firstLayer;
+  }
+
   /** The trainable base weights (empty for a frozen model). */
   variables(): tf.Variable[] {
     if (!this.trainable) return [];
@@ -227,10 +287,30 @@ export class LlamaModel {
 
   /** Final RMSNorm and LM head on rows of hidden states [n, d] → logits [n, vocab]. */
   logitsFromHidden(hidden: tf.Tensor2D): tf.Tensor2D {
-    const x = this.rmsNorm(hidden, this.norm);
-    if (this.lmHead) return this.linear(x, this.lmHead);
+    const x = rmsNorm(hidden, this.norm, this.eps);
+    if (this.lmHead) return tf.matMul(x, this.lmHead);
     // Tied: logits = x · embed_tokensᵀ.
-    return this.trainable ? matMulTrainable(x, tf.transpose(this.embedTokens)) : matMulFrozen(x, this.frozen.get(this.embedTokens)!);
+    return tf.matMul(x, this.trainable ? tf.transpose(this.embedTokens) : this.frozen.get(this.embedTokens)!.w);
+  }
+
+  /** A batch's ids as a time-major int32 tensor [T·B] (row t·B + b), checked against the vocabulary and context. */
+  timeMajorIds(batch: TokenBatch): tf.Tensor1D {
+    const { batchSize: B, seqLen: T } = batch;
+    const c = this.config;
+    if (batch.ids.length !== B * T) throw new RangeError(`batch has ${batch.ids.length} ids, expected ${B} × ${T}`);
+    if (T > c.maxPositionEmbeddings) throw new RangeError(`sequence length ${T} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`);
+    const timeMajor = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) timeMajor[t * B + b] = batch.ids[b * T + t]!;
+    for (const id of timeMajor) {
+      if (id < 0 || id >= c.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
+    }
+    return tf.tensor1d(timeMajor, 'int32');
+  }
+
+  /** The attention's sizes for a batch of B sequences of T tokens. */
+  attentionShape(B: number, T: number): AttentionShape {
+    const c = this.config;
+    return { T, B, heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim };
   }
 
   /**
@@ -241,8 +321,7 @@ export class LlamaModel {
     this.checkLive();
     const { batchSize: B, seqLen: T } = batch;
     const c = this.config;
-    if (batch.ids.length !== B * T) throw new RangeError(`batch has ${batch.ids.length} ids, expected ${B} × ${T}`);
-    if (T > c.maxPositionEmbeddings) throw new RangeError(`sequence length ${T} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`);
+    const ids = this.timeMajorIds(batch);
     const wanted = this.captureTargets(options.captures ?? []);
     const captures: Record<string, tf.Tensor3D> = {};
     const capture = (layer: number, group: ProjectionGroup, x: tf.Tensor2D): void => {
@@ -254,15 +333,10 @@ export class LlamaModel {
     const adapter = options.adapter ?? null;
     const training = options.training ?? false;
 
-    const timeMajor = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) timeMajor[t * B + b] = batch.ids[b * T + t]!;
-    for (const id of timeMajor) {
-      if (id < 0 || id >= c.vocabSize) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
-    }
-    const ids = tf.tensor1d(timeMajor, 'int32');
-    const pos = this.positionalFor(T);
+    const tables = this.positionalFor(T);
+    const shape = this.attentionShape(B, T);
 
-    let h = this.trainable ? gatherRows(this.embedTokens, ids) : rowsOf(this.embedTokens, ids); // [T·B, d]
+    let h = rowsOf(this.embedTokens, ids); // [T·B, d]
     this.layers.forEach((layer, l) => {
       // The projections of `group` on their shared input x, each plus its LoRA update if any.
       const project = (group: ProjectionGroup, x: tf.Tensor2D): Partial<Record<ProjectionName, tf.Tensor2D>> => {
@@ -270,71 +344,27 @@ export class LlamaModel {
         const deltas = adapter?.deltas(l, group, x, training) ?? {};
         const out: Partial<Record<ProjectionName, tf.Tensor2D>> = {};
         for (const { name } of groupLayout(c, group).members) {
-          const y = this.linear(x, layer.proj[name]);
+          const y: tf.Tensor2D = tf.matMul(x, layer.proj[name]);
           const delta = deltas[name];
-          out[name] = delta ? tf.add(y, delta) : y;
+          out[name] = delta ? (tf.add(y, delta) as tf.Tensor2D) : y;
         }
         return out;
       };
-      const { q_proj: q, k_proj: k, v_proj: v } = project('qkv', this.rmsNorm(h, layer.inputLayernorm)); // [T·B, qDim], [T·B, kvDim] ×2
-      const attn = this.attention(q!, k!, v!, B, T, pos); // [T·B, qDim]
+      const { q_proj: q, k_proj: k, v_proj: v } = project('qkv', rmsNorm(h, layer.inputLayernorm, this.eps)); // [T·B, qDim], [T·B, kvDim] ×2
+      const attn = causalAttention(q!, k!, v!, shape, tables).out; // [T·B, qDim]
       h = tf.add(h, project('o', attn).o_proj!);
-      const { gate_proj: gate, up_proj: up } = project('gateUp', this.rmsNorm(h, layer.postAttentionLayernorm)); // [T·B, ff] ×2
+      const { gate_proj: gate, up_proj: up } = project('gateUp', rmsNorm(h, layer.postAttentionLayernorm, this.eps)); // [T·B, ff] ×2
       const act = swiglu(gate!, up!); // silu(gate) · up  [T·B, ff]
       h = tf.add(h, project('down', act).down_proj!);
     });
     return { hidden: h, captures };
   }
 
-  /**
-   * Causal self-attention: q [T·B, qDim], k and v [T·B, kvDim] → [T·B, qDim].
-   * Query head h uses KV head ⌊h / group⌋ (HF repeat_kv); the group's query heads are stacked as
-   * extra query rows against one KV head instead of repeating K and V.
-   */
-  private attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, B: number, T: number, pos: Positional): tf.Tensor2D {
-    const c = this.config;
-    const hd = c.headDim;
-    const H = c.numAttentionHeads;
-    const Hkv = c.numKeyValueHeads;
-    const grp = H / Hkv;
-    const G = B * Hkv; // independent attention problems
-    const qRot = this.rope(q, H, T, B, pos.cosQ, pos.sinQ); // [T, B, H, hd], scaled by 1/√hd
-    const kRot = this.rope(k, Hkv, T, B, pos.cosK, pos.sinK); // [T, B, Hkv, hd]
-    // Scores s[(t, r), (b, kv), t'] = q[t, b, kv·grp + r] · k[t', b, kv]
-    const qx =
-      grp === 1
-        ? tf.transpose(qRot, [0, 3, 1, 2]) // [T, hd, B, H]
-        : tf.transpose(tf.reshape(qRot, [T, B, Hkv, grp, hd]), [0, 3, 4, 1, 2]); // [T, grp, hd, B, Hkv]
-    const ky = tf.reshape(tf.transpose(kRot, [3, 1, 2, 0]), [hd, G, T]); // [hd, B·Hkv, T]
-    const scores = groupedMatMul(tf.reshape(qx, [T * grp, hd, G]) as tf.Tensor3D, ky as tf.Tensor3D); // [T·grp, G, T]
-    const probs = tf.softmax(tf.add(tf.reshape(scores, [T, grp * G, T]), pos.causalMask)); // [T, grp·G, T]
-    const px = tf.transpose(tf.reshape(probs, [T * grp, G, T]), [0, 2, 1]) as tf.Tensor3D; // [T·grp, T, G]
-    const out = groupedMatMul(px, tf.reshape(v, [T, G, hd]) as tf.Tensor3D); // [T·grp, G, hd]
-    const heads = grp === 1 ? out : tf.transpose(tf.reshape(out, [T, grp, B, Hkv, hd]), [0, 2, 3, 1, 4]); // [T, B, Hkv, grp, hd]
-    return tf.reshape(heads, [T * B, H * hd]);
-  }
-
-  /** x [T·B, heads·hd] → rope(x) [T, B, heads, hd]; rotate_half as one matmul (rope.ts). */
-  private rope(x: tf.Tensor2D, heads: number, T: number, B: number, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-    const hd = this.config.headDim;
-    const x4 = tf.reshape(x, [T, B, heads, hd]);
-    const rotated = tf.reshape(matMulFrozen(tf.reshape(x, [T * B * heads, hd]), this.rotateHalf), [T, B, heads, hd]);
-    return tf.add(tf.mul(x4, cos), tf.mul(rotated, sin));
-  }
-
-  private rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D): tf.Tensor2D {
-    return rmsNorm(x, weight, this.eps, this.trainable);
-  }
-
-  private linear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-    return this.trainable ? matMulTrainable(x, w) : matMulFrozen(x, this.frozen.get(w)!);
-  }
-
   private freeze(w: tf.Tensor2D): void {
-    this.frozen.set(w, { w, wT: tf.transpose(w) });
+    this.frozen.set(w, frozenMatrix(w));
   }
 
-  private positionalFor(T: number): Positional {
+  private positionalFor(T: number): AttentionTables {
     const cached = this.positional.get(T);
     if (cached) return cached;
     const hd = this.config.headDim;
@@ -342,14 +372,12 @@ export class LlamaModel {
     const scale = 1 / Math.sqrt(hd);
     const mask = new Float32Array(T * T);
     for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) mask[i * T + j] = -1e9;
-    const made: Positional = tf.tidy(() => ({
-      cosQ: tf.tensor4d(cos.map((x) => x * scale), [T, 1, 1, hd]),
-      sinQ: tf.tensor4d(sin.map((x) => x * scale), [T, 1, 1, hd]),
-      cosK: tf.tensor4d(cos, [T, 1, 1, hd]),
-      sinK: tf.tensor4d(sin, [T, 1, 1, hd]),
+    const made: AttentionTables = {
+      ropeQ: { cos: tf.tensor4d(cos.map((x) => x * scale), [T, 1, 1, hd]), sin: tf.tensor4d(sin.map((x) => x * scale), [T, 1, 1, hd]), rotateHalf: this.rotateHalf },
+      ropeK: { cos: tf.tensor4d(cos, [T, 1, 1, hd]), sin: tf.tensor4d(sin, [T, 1, 1, hd]), rotateHalf: this.rotateHalf },
       causalMask: tf.tensor3d(mask, [T, 1, T]),
-    }));
-    for (const t of Object.values(made)) tf.keep(t);
+    };
+    for (const t of positionalTensors(made)) tf.keep(t);
     this.positional.set(T, made);
     return made;
   }
@@ -379,9 +407,15 @@ export class LlamaModel {
     for (const l of this.layers) for (const t of [l.inputLayernorm, l.postAttentionLayernorm, ...Object.values(l.proj)]) all.add(t);
     if (this.lmHead) all.add(this.lmHead);
     for (const m of this.frozen.values()) all.add(m.w).add(m.wT);
-    for (const p of this.positional.values()) for (const t of Object.values(p)) all.add(t);
+    if (this.firstLayer) for (const t of Object.values(this.firstLayer)) all.add(t);
+    for (const p of this.positional.values()) for (const t of positionalTensors(p)) all.add(t);
     for (const t of all) t.dispose();
     this.positional.clear();
     this.frozen.clear();
   }
+}
+
+/** The tensors a model builds per sequence length (rotateHalf is the model's own). */
+function positionalTensors(p: AttentionTables): tf.Tensor[] {
+  return [p.ropeQ.cos, p.ropeQ.sin, p.ropeK.cos, p.ropeK.sin, p.causalMask];
 }

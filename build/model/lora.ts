@@ -16,7 +16,6 @@ import { Rng } from '../../shared/random.js';
 import type { PeftAdapterHandle } from '../io/peft-adapter.js';
 import type { WritePeftAdapterOptions } from '../io/write-peft-adapter.js';
 import type { LlamaConfig } from './config.js';
-import { matMulTrainable } from './linear.js';
 import { LoraConfig, type LoraConfigInput } from './lora-config.js';
 import type { AdapterDelta } from './llama.js';
 import {
@@ -43,6 +42,18 @@ interface GroupState {
   members: { name: ProjectionName; dOut: number; bt: tf.Variable<tf.Rank.R2> /* Bᵀ [r, dOut] */ }[];
   dIn: number;
   at: tf.Variable<tf.Rank.R2>; // [dIn, r·m]: the members' Aᵀ side by side
+}
+
+/** What a group's training forward pass keeps for its backward pass (Lora.trainingBackward). */
+export interface LoraGroupSaved {
+  group: GroupState;
+  /** The group's input after dropout. */
+  input: tf.Tensor2D;
+  mask: tf.Tensor2D | null;
+  /** (α/r)·x̃·Aᵀ, [n, r·m]. */
+  u: tf.Tensor2D;
+  /** Each member's Bᵀ, padded with zero rows to [r·m, dOut] (the member's own rows hold it). */
+  padded: tf.Tensor2D[];
 }
 
 /** The config checked, its target modules in PROJECTION_NAMES order. */
@@ -211,26 +222,89 @@ export class Lora implements AdapterDelta {
   }
 
   deltas(layer: number, group: ProjectionGroup, x: tf.Tensor2D, training: boolean): Partial<Record<ProjectionName, tf.Tensor2D>> | null {
+    return this.trainingDeltas(layer, group, x, training)?.deltas ?? null;
+  }
+
+  /** Whether this LoRA has modules in `group` of `layer`. */
+  targets(layer: number, group: ProjectionGroup): boolean {
+    return this.groups.has(`${layer}:${group}`);
+  }
+
+  /**
+   * deltas() with what trainingBackward needs: the (dropped-out) input, x·Aᵀ scaled, the mask.
+   * One dropout mask per call, drawn in the order the model calls its groups. `subset`: x holds
+   * only these rows of a batch of `of` rows (the training step computes the last layer's o and
+   * MLP on the rows that carry a loss); the mask is drawn for every row, as without it, and the
+   * subset's rows kept, so which rows are computed never changes a result.
+   */
+  trainingDeltas(
+    layer: number,
+    group: ProjectionGroup,
+    x: tf.Tensor2D,
+    training: boolean,
+    subset?: { of: number; rows: Int32Array },
+  ): { deltas: Partial<Record<ProjectionName, tf.Tensor2D>>; saved: LoraGroupSaved } | null {
     const g = this.groups.get(`${layer}:${group}`);
     if (!g) return null;
     const p = this.config.loraDropout;
     const r = this.config.r;
-    const input = training && p > 0 ? (tf.mul(x, this.dropoutMask(x.shape[0], x.shape[1], p)) as tf.Tensor2D) : x;
-    const u = tf.mul(matMulTrainable(input, g.at), this.scaleTensor) as tf.Tensor2D; // [n, r·m]: (α/r)·A x for every member
-    const out: Partial<Record<ProjectionName, tf.Tensor2D>> = {};
-    g.members.forEach((m, j) => {
-      const uj = g.members.length === 1 ? u : tf.slice(u, [0, j * r], [-1, r]);
-      out[m.name] = matMulTrainable(uj, m.bt); // [n, dOut]
+    const mask = training && p > 0 ? this.dropoutMask(x.shape[0], x.shape[1], p, subset) : null;
+    const input = mask ? (tf.mul(x, mask) as tf.Tensor2D) : x;
+    const u = tf.mul(tf.matMul(input, g.at), this.scaleTensor) as tf.Tensor2D; // [n, r·m]: (α/r)·A x for every member
+    // Member j's Bᵀ padded with zero rows to [r·m, dOut]: u·(padded Bᵀ) is u_j·Bᵀ_j, exactly (the
+    // zeros add nothing), and a column slice of u, slow on wasm, is never taken.
+    const m = g.members.length;
+    const padded = g.members.map((member, j) => (m === 1 ? member.bt : (tf.pad(member.bt, [[j * r, (m - 1 - j) * r], [0, 0]]) as tf.Tensor2D)));
+    const deltas: Partial<Record<ProjectionName, tf.Tensor2D>> = {};
+    g.members.forEach((member, j) => {
+      deltas[member.name] = tf.matMul(u, padded[j]!); // [n, dOut]
     });
-    return out;
+    return { deltas, saved: { group: g, input, mask, u, padded } };
+  }
+
+  /**
+   * Gradients of one group from the gradients at its members' outputs (`dy`, every member's):
+   * (variable, gradient) pairs for Aᵀ and each Bᵀ, and the gradient at the group's input x when
+   * `needDx`. With u = s·(x̃·Aᵀ) and δ_j = u_j·Bᵀ_j:
+   *   dBᵀ_j = u_jᵀ·dy_j,  du_j = dy_j·B_j,  dAᵀ = s·x̃ᵀ·du,  dx = s·(du·A)∘mask
+   * The products are arranged so that only small matrices ([n, r·m] and smaller) are transposed,
+   * and no column of anything is sliced (slow on wasm).
+   */
+  trainingBackward(saved: LoraGroupSaved, dy: Partial<Record<ProjectionName, tf.Tensor2D>>, needDx: boolean): { grads: [tf.Variable, tf.Tensor][]; dx: tf.Tensor2D | null } {
+    const { group: g, input, mask, u, padded } = saved;
+    const r = this.config.r;
+    const m = g.members.length;
+    const uT = tf.transpose(u); // [r·m, n]
+    const grads: [tf.Variable, tf.Tensor][] = [];
+    let du: tf.Tensor2D | null = null; // [n, r·m]: Σ_j dy_j·(padded Bᵀ_j)ᵀ, member j's gradient in its own columns
+    g.members.forEach((member, j) => {
+      const d = dy[member.name];
+      if (!d) throw new Error(`LoRA backward: no gradient for ${member.name}`);
+      const dPadded = tf.matMul(uT, d); // [r·m, dOut]; member j's rows are its dBᵀ
+      grads.push([member.bt, m === 1 ? dPadded : tf.slice(dPadded, [j * r, 0], [r, -1])]);
+      const part = tf.matMul(d, tf.transpose(padded[j]!)) as tf.Tensor2D;
+      du = du ? (tf.add(du, part) as tf.Tensor2D) : part;
+    });
+    const duAll = du!;
+    // dAᵀ [dIn, r·m] = s·x̃ᵀ·du, as (duᵀ·x̃)ᵀ: the transposes are of [n, r·m] and [r·m, dIn].
+    const dAt = tf.mul(tf.transpose(tf.matMul(tf.transpose(duAll), input)), this.scaleTensor);
+    grads.unshift([g.at, dAt]);
+    if (!needDx) return { grads, dx: null };
+    const dInput = tf.matMul(duAll, tf.mul(tf.transpose(g.at), this.scaleTensor) as tf.Tensor2D) as tf.Tensor2D; // [n, dIn]
+    return { grads, dx: mask ? (tf.mul(dInput, mask) as tf.Tensor2D) : dInput };
   }
 
   /** Inverted dropout: 0 with probability p, else 1/(1-p). Drawn here: tf.randomUniform is slow in JS. */
-  private dropoutMask(rows: number, cols: number, p: number): tf.Tensor2D {
+  private dropoutMask(rows: number, cols: number, p: number, subset?: { of: number; rows: Int32Array }): tf.Tensor2D {
     const keep = 1 / (1 - p);
-    const m = new Float32Array(rows * cols);
+    const all = subset?.of ?? rows;
+    const m = new Float32Array(all * cols);
     for (let i = 0; i < m.length; i++) m[i] = this.rng.next() < p ? 0 : keep;
-    return tf.tensor2d(m, [rows, cols]);
+    if (!subset) return tf.tensor2d(m, [rows, cols]);
+    if (subset.rows.length !== rows) throw new RangeError(`${rows} input rows for a subset of ${subset.rows.length}`);
+    const picked = new Float32Array(rows * cols);
+    subset.rows.forEach((row, i) => picked.set(m.subarray(row * cols, (row + 1) * cols), i * cols));
+    return tf.tensor2d(picked, [rows, cols]);
   }
 
   private checkLive(): void {

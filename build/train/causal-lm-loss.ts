@@ -1,10 +1,11 @@
 /**
  * The paper's training loss: next-token cross-entropy on answer tokens only, averaged over those
  * tokens. Only the rows that carry a loss go through the final norm and the LM head, which for a
- * real vocabulary (49k for SmolLM) is most of the work saved.
+ * real vocabulary (49k for SmolLM) is most of the work saved. This is the loss without gradients
+ * (validation, evaluation); the training step's forward and backward are build/train/backprop.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gatherRows } from '../model/gather-rows.js';
+import { rowsOf } from '../model/gather-rows.js';
 import type { AdapterDelta, LlamaModel } from '../model/llama.js';
 import { crossEntropy } from './cross-entropy.js';
 import { IGNORE_INDEX, type TrainBatch } from './train-batch.js';
@@ -26,11 +27,17 @@ export function lossRows(batch: TrainBatch): { rows: Int32Array; targets: Int32A
   return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) };
 }
 
-/** Mean loss over the batch's answer tokens (call inside tf.tidy or a gradient function). */
+/** lossRows of a batch that must have some: training or measuring nothing is a mistake. */
+export function requireLossRows(batch: TrainBatch): { rows: Int32Array; targets: Int32Array } {
+  const found = lossRows(batch);
+  if (found.rows.length === 0) throw new RangeError('the batch has no tokens with a label: nothing to learn or measure');
+  return found;
+}
+
+/** Mean loss over the batch's answer tokens (call inside tf.tidy). */
 export function causalLmLoss(model: LlamaModel, batch: TrainBatch, options: { adapter?: AdapterDelta | null; training?: boolean } = {}): { loss: tf.Scalar; tokens: number } {
-  const { rows, targets } = lossRows(batch);
-  if (rows.length === 0) throw new RangeError('the batch has no tokens with a label: nothing to learn or measure');
+  const { rows, targets } = requireLossRows(batch);
   const { hidden } = model.hiddenStates({ ids: batch.inputIds, batchSize: batch.batchSize, seqLen: batch.seqLen }, options);
-  const picked = gatherRows(hidden, tf.tensor1d(rows, 'int32')); // [tokens, d]
+  const picked = rowsOf(hidden, tf.tensor1d(rows, 'int32')); // [tokens, d]
   return { loss: crossEntropy(model.logitsFromHidden(picked), targets), tokens: rows.length };
 }

@@ -1,7 +1,7 @@
 /**
  * One optimisation step at a time, for a LoRA on a frozen base (the paper's adapters) or for the
- * whole base model (pretraining a tiny base). Loss, gradients, clipping and the AdamW update run
- * in one tf.tidy, and only two numbers come back to JavaScript per step. Epochs, data order and
+ * whole base model (pretraining a tiny base). Loss, gradients (backprop.ts), clipping and the AdamW
+ * update run in one tf.tidy, and only two numbers come back to JavaScript per step. Epochs, data order and
  * checkpoints belong to the caller.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -9,6 +9,7 @@ import type { LlamaModel } from '../model/llama.js';
 import type { Lora } from '../model/lora.js';
 import { z } from 'zod';
 import { AdamW, AdamWConfig } from './adamw.js';
+import { lossAndGrads } from './backprop.js';
 import { causalLmLoss } from './causal-lm-loss.js';
 import { clipFactor } from './clip-grad-norm.js';
 import { linearWarmupDecay, warmupSteps } from './lr-schedule.js';
@@ -74,15 +75,11 @@ export class StepTrainer {
     const lr = this.hyper.lr * linearWarmupDecay(this.optimizer.step, this.hyper.totalSteps, this.warmup);
     let tokens = 0;
     const [loss, norm] = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const out = causalLmLoss(this.model, batch, { adapter: this.lora, training: true });
-        tokens = out.tokens;
-        return out.loss;
-      }, this.params);
-      const ordered = this.params.map((p) => grads[p.name]!);
-      const { norm, factor } = clipFactor(ordered, this.hyper.gradClip);
-      this.optimizer.apply(ordered, factor, lr);
-      return [value, norm];
+      const out = lossAndGrads(this.model, this.lora, batch);
+      tokens = out.tokens;
+      const { norm, factor } = clipFactor(out.grads, this.hyper.gradClip);
+      this.optimizer.apply(out.grads, factor, lr);
+      return [out.loss, norm];
     });
     const result = { loss: loss.dataSync()[0]!, tokens, lr, gradNorm: norm.dataSync()[0]! };
     tf.dispose([loss, norm]);
