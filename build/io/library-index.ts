@@ -7,6 +7,9 @@ import { TrainConfig } from '../train/train-config.js';
  * `library.json`: the index of a trained library — tasks, clusters, adapter folders (relative to
  * the library) and their metrics. Written last, atomically, by `quiver train`; read by compile,
  * eval and serve.
+ *
+ * A trained adapter's metrics hold no wall-clock figure: it would make two builds of one
+ * configuration differ. How fast a job trained is reported as it finishes (AdapterTiming).
  */
 export const AdapterMetrics = z.strictObject({
   /** Mean per-token loss on the answer tokens of the test split: base model, then with the adapter. */
@@ -14,12 +17,16 @@ export const AdapterMetrics = z.strictObject({
   testLoss: z.number(),
   bestValidLoss: z.number(),
   steps: z.number().int().nonnegative(),
-  /** Answer+prompt tokens processed per second while training. */
-  tokensPerSecond: z.number().nonnegative(),
-  seconds: z.number().nonnegative(),
   backend: z.string(),
 });
 export type AdapterMetrics = z.infer<typeof AdapterMetrics>;
+
+/** How long a training job took: printed, never written into the library. */
+export interface AdapterTiming {
+  /** Answer+prompt tokens processed per second while training. */
+  tokensPerSecond: number;
+  seconds: number;
+}
 
 export const LIBRARY_FILE = 'library.json';
 

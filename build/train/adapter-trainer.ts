@@ -11,6 +11,7 @@ import { selectBackend } from '../model/backend.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { Lora, type LoraModule } from '../model/lora.js';
 import { ADAPTER_META_FILE, type AdapterJob, type AdapterMeta, type JobProgress } from './adapter-job.js';
+import type { AdapterTiming } from '../io/library-index.js';
 import type { TaskExample } from '../../shared/task-data.js';
 import { encodeExample, fitsContext, type EncodedExample } from './encode-examples.js';
 import { StepTrainer } from './step-trainer.js';
@@ -38,7 +39,13 @@ function meanLoss(trainer: StepTrainer, batches: TrainBatch[]): number {
   return trainer.evaluateLoss(batches).loss;
 }
 
-export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgress) => void): Promise<AdapterMeta> {
+/** A finished job: what its folder records, and how long it took (printed, not recorded). */
+export interface TrainedAdapter {
+  meta: AdapterMeta;
+  timing: AdapterTiming;
+}
+
+export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgress) => void): Promise<TrainedAdapter> {
   const backend = await selectBackend(job.backend as never, { log: () => {} });
   const { model, tokenizer, modelId } = await loadCheckpoint(job.baseDir);
   try {
@@ -123,8 +130,6 @@ export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgre
             testLoss: sum / n,
             bestValidLoss: best,
             steps: step,
-            tokensPerSecond: tokens / seconds,
-            seconds,
             backend: backend.name,
           },
           perTaskTest,
@@ -133,7 +138,7 @@ export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgre
           ...bestLora.toPeftAdapter(modelId),
           extraFiles: { [ADAPTER_META_FILE]: JSON.stringify(meta, null, 2) + '\n' },
         });
-        return meta;
+        return { meta, timing: { tokensPerSecond: tokens / seconds, seconds } };
       } finally {
         bestTrainer.dispose();
         bestLora.dispose();

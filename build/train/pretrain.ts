@@ -118,7 +118,8 @@ export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResul
   const seconds = (performance.now() - start) / 1000;
   trainer.dispose();
   const finalLoss = recent / recentN;
-  const record = { hash: opts.runHash ?? null, steps: p.steps, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };
+  // What the checkpoint records of its run: deterministic facts only (speed is printed, not stored).
+  const record = { hash: opts.runHash ?? null, steps: p.steps, firstLoss, finalLoss };
   await saveCheckpoint(opts.outDir, model, { tokenizer: tok, hfConfig: { _name_or_path: p.modelId, quiver_pretrain: record } });
   model.dispose();
   return { config, firstLoss, finalLoss, tokensPerSecond: tokens / seconds, seconds };

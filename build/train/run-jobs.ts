@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { QuiverInputError } from '../../shared/errors.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta, type JobProgress } from './adapter-job.js';
-import { trainAdapterJob } from './adapter-trainer.js';
+import { trainAdapterJob, type TrainedAdapter } from './adapter-trainer.js';
 import { JobFailedError, runInWorkers } from '../worker-pool.js';
 
 /** The compiled worker next to this module, or null when running from TypeScript sources. */
@@ -52,18 +52,18 @@ export async function runAdapterJobs(jobs: readonly AdapterJob[], opts: RunJobsO
     if (opts.quiet || p.validLoss === undefined) return;
     log(`[${opts.label} ${index.get(job.id)}/${todo.length}] ${job.id}  step ${p.step}/${p.totalSteps}  loss ${p.loss.toFixed(3)}  valid ${p.validLoss.toFixed(3)}${etaText()}`);
   };
-  const onDone = (job: AdapterJob, meta: AdapterMeta) => {
+  const onDone = (job: AdapterJob, { meta, timing }: TrainedAdapter) => {
     finished++;
     done.set(job.id, meta);
     if (!opts.quiet) {
       const m = meta.metrics;
-      log(`[${opts.label} ${index.get(job.id)}/${todo.length}] ${job.id}  done: test loss ${m.baseTestLoss.toFixed(3)} (base) → ${m.testLoss.toFixed(3)}, ${m.steps} steps, ${Math.round(m.tokensPerSecond)} tok/s, ${formatDuration(m.seconds * 1000)}${etaText()}`);
+      log(`[${opts.label} ${index.get(job.id)}/${todo.length}] ${job.id}  done: test loss ${m.baseTestLoss.toFixed(3)} (base) → ${m.testLoss.toFixed(3)}, ${m.steps} steps, ${Math.round(timing.tokensPerSecond)} tok/s, ${formatDuration(timing.seconds * 1000)}${etaText()}`);
     }
   };
   const worker = compiledWorker();
   if (worker && opts.concurrency > 1 && todo.length > 1) {
     try {
-      await runInWorkers<AdapterJob, JobProgress, AdapterMeta>(todo, { workerScript: worker, concurrency: opts.concurrency, onProgress, onDone });
+      await runInWorkers<AdapterJob, JobProgress, TrainedAdapter>(todo, { workerScript: worker, concurrency: opts.concurrency, onProgress, onDone });
     } catch (err) {
       if (err instanceof JobFailedError && err.inputError) throw new QuiverInputError(err.message);
       throw err;
