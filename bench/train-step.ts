@@ -15,10 +15,17 @@
  * shared machine changes within seconds, and the fastest round is the least disturbed.
  * Without torch the PyTorch half is skipped with a message. QUIVER_BENCH_CPU_STEPS=n adds n steps
  * on the pure-JS cpu backend.
+ *
+ * A third timing in the same rounds bounds what any rewrite of the step could reach: the step's own
+ * matmuls and attention convolutions (read from tf.profile of one step), replayed alone on fixed
+ * operands. XNNPACK runs them at about 30 GFLOP/s on wasm's 128-bit SIMD without FMA, where
+ * OpenBLAS reaches about 100 GFLOP/s with AVX-512 on the same matrices (docs/environment.md,
+ * "TensorFlow.js"); a step that did nothing else would still take that long.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName } from '../build/model/backend.js';
 import { llamaConfig } from '../build/model/config.js';
 import { LlamaModel } from '../build/model/llama.js';
@@ -136,6 +143,38 @@ function tfjsTimer(): { time: (steps: number) => StepTime; dispose: () => void }
   };
 }
 
+/** The step's matmuls and depthwise convolutions alone, on fixed operands of the same shapes. */
+async function matmulReplay(): Promise<{ time: (steps: number) => StepTime; kernels: string; dispose: () => void }> {
+  const { model, lora, dispose } = fresh(LORA);
+  const trainer = new StepTrainer(model, lora, { totalSteps: TOTAL_STEPS });
+  trainer.trainStep(batches[0]!);
+  const profile = await tf.profile(() => {
+    trainer.trainStep(batches[1]!);
+  });
+  trainer.dispose();
+  dispose();
+  const picked = profile.kernels.filter((k) => k.name === 'BatchMatMul' || k.name === 'DepthwiseConv2dNative');
+  const operands = picked.map((k) => ({ conv: k.name !== 'BatchMatMul', inputs: k.inputShapes.map((shape) => tf.randomNormal(shape)) }));
+  const run = (): void =>
+    tf.tidy(() => {
+      for (const { conv, inputs } of operands) {
+        if (conv) tf.depthwiseConv2d(inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor4D, 1, 'valid');
+        else tf.matMul(inputs[0] as tf.Tensor2D, inputs[1] as tf.Tensor2D);
+      }
+    });
+  const convs = operands.filter((o) => o.conv).length;
+  return {
+    time: (steps) => {
+      const t0 = performance.now();
+      const c0 = cpuMs();
+      for (let i = 0; i < steps; i++) run();
+      return { ms: (performance.now() - t0) / steps, cpuMs: (cpuMs() - c0) / steps };
+    },
+    kernels: `${operands.length - convs} matmuls and ${convs} depthwise convolutions`,
+    dispose: () => tf.dispose(operands.flatMap((o) => o.inputs)),
+  };
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -180,15 +219,20 @@ export async function benchTrainStep(options: { rounds?: number; steps?: number 
       console.log(`                                    PyTorch ${theirs.map((l) => l.toFixed(4)).join(' ')}  (max |Δ| ${worst.toExponential(1)})`);
     }
     const timer = tfjsTimer();
+    const replay = await matmulReplay();
     timer.time(3); // warm-up: kernels, XNNPACK operator caches, JIT
+    replay.time(3);
     if (ref) await ref.time(3);
     const mine: StepTime[] = [];
     const theirs: StepTime[] = [];
+    const floor: StepTime[] = [];
     for (let r = 0; r < rounds; r++) {
       mine.push(timer.time(steps));
+      floor.push(replay.time(steps));
       if (ref) theirs.push(await ref.time(steps));
     }
     timer.dispose();
+    replay.dispose();
     const tokens = (ms: number) => Math.round((B * T * 1000) / ms);
     const best = (times: StepTime[]): number => Math.min(...times.map((t) => t.cpuMs));
     const line = (name: string, times: StepTime[]): void => {
@@ -197,6 +241,8 @@ export async function benchTrainStep(options: { rounds?: number; steps?: number 
       console.log(`${name.padEnd(10)} ${cpu.toFixed(1).padStart(6)} ms/step CPU (fastest round ${best(times).toFixed(1)})  ${tokens(cpu).toString().padStart(6)} tokens/s  wall ${wall.toFixed(1)} ms`);
     };
     line('tfjs-wasm', mine);
+    const share = median(floor.map((f, i) => f.cpuMs / mine[i]!.cpuMs));
+    console.log(`  of which its ${replay.kernels} alone, replayed: ${median(floor.map((f) => f.cpuMs)).toFixed(1)} ms (${Math.round(100 * share)}% of the step)`);
     if (ref) {
       line('PyTorch', theirs);
       const ratio = (pick: (t: StepTime) => number) => median(theirs.map((t, i) => pick(t) / pick(mine[i]!)));
@@ -204,6 +250,8 @@ export async function benchTrainStep(options: { rounds?: number; steps?: number 
         `ratio PyTorch ms / tfjs ms: ${ratio((t) => t.cpuMs).toFixed(2)} (CPU time, median of ${rounds} rounds of ${steps} steps), ` +
           `${(best(theirs) / best(mine)).toFixed(2)} (fastest rounds), ${ratio((t) => t.ms).toFixed(2)} (wall); 1 = as fast as PyTorch`,
       );
+      const ceiling = median(theirs.map((t, i) => t.cpuMs / floor[i]!.cpuMs));
+      console.log(`ceiling: PyTorch's whole step / tfjs's matmuls and convolutions alone = ${ceiling.toFixed(2)}: no rewrite of the rest of the step gets past it`);
     }
   } finally {
     ref?.close();
