@@ -164,7 +164,7 @@ async function benchAgreement(): Promise<void> {
       execFileSync(process.execPath, ['bin/quiver.js', 'compile', 'library', '--out', out, '--layers', String(layers), '-q'], { stdio: 'pipe' });
       rows.push({ label: `--layers ${layers} (${(await stat(join(out, 'embedder.onnx'))).size.toLocaleString('en-US')} B onnx)`, router: await openCompiledRouter(out) });
     }
-    for (const w of [8, 16, 32]) rows.push({ label: `all layers, window ${w} tokens`, router: full, maxTokens: w });
+    for (const w of [8, 16, 32]) rows.push({ label: `--window ${w} (all layers)`, router: full, maxTokens: w });
     console.log(`\nrouting agreement with the full embedder (4 layers, window 96), ${prompts.length} test prompts of every task and held-out task`);
     console.log('  edge | top-1 same | top-k set same | forward at 64 tokens or the window (onnxruntime-node)');
     for (const row of rows) {

@@ -128,6 +128,20 @@ describe('quiver compile', () => {
     expect(info.initializers.some((n) => n.startsWith('model.layers.1.'))).toBe(false);
   }, 60_000);
 
+  it('--window N makes the router route longer prompts on their first N ids; more than the context is refused', async () => {
+    const out = join(root, 'compiled-w8');
+    const res = await runCli(['compile', lib, '--out', out, '--window', '8', '-q', '--backend', 'wasm']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(out, 'tokenizer_config.json'), 'utf8')).model_max_length).toBe(8);
+    const routed = await runCli(['route', out, 'a prompt of more than eight tokens', '--json']);
+    expect(routed.code, routed.stderr).toBe(0);
+    expect(JSON.parse(routed.stdout).tokens).toBe(8);
+    const tooLong = await runCli(['compile', lib, '--out', join(root, 'w-too-long'), '--window', '1000', '-q', '--backend', 'wasm']);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toMatch(/--window 1000 exceeds the base model's context/);
+    await expect(readdir(join(root, 'w-too-long'))).rejects.toThrow();
+  }, 60_000);
+
   it('refuses what it cannot do, and leaves no folder behind', async () => {
     const tooDeep = await runCli(['compile', lib, '--out', join(root, 'x'), '--layers', '3', '-q', '--backend', 'wasm']);
     expect(tooDeep.code).toBe(2);

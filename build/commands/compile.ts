@@ -34,6 +34,8 @@ export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32' } as const sat
 export interface CompileOptions extends RoutingDefaults {
   out: string;
   layers?: number;
+  /** The router's window in tokens (`model_max_length`); default and most: the base's context. */
+  window?: number;
   pool: AdapterPool;
   weights: WeightDtype;
   backend?: BackendName;
@@ -145,7 +147,10 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
       throw new Error(`the ONNX writer produced IR ${info.irVersion} with opsets ${JSON.stringify([...info.opsets])}; expected IR ${EMBEDDER_IR_VERSION}, opset ${EMBEDDER_OPSET}`);
     }
     const tokenizerJson = await readFile(join(basePath, TOKENIZER_FILE), 'utf8');
-    const tokenizerConfig = tokenizerConfigFor(tokenizer, config.maxPositionEmbeddings);
+    if (opts.window !== undefined && opts.window > config.maxPositionEmbeddings) {
+      throw new QuiverInputError(`--window ${opts.window} exceeds the base model's context of ${config.maxPositionEmbeddings} tokens`, basePath);
+    }
+    const tokenizerConfig = tokenizerConfigFor(tokenizer, opts.window ?? config.maxPositionEmbeddings);
     checkRouterTokenizer(tokenizer, tokenizerJson, tokenizerConfig, join(basePath, TOKENIZER_FILE));
 
     const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
@@ -212,6 +217,7 @@ export function registerCompileCommand(program: Command): void {
     .argument('<library>', `a library folder (with ${LIBRARY_FILE}) written by quiver train`)
     .requiredOption('-o, --out <dir>', 'output folder (replaced as a whole; it must hold nothing else)')
     .option('--layers <L>', 'run only the first L decoder layers at the edge; prototypes of later layers are left out (default: up to the last routed layer)', parsePositiveInt)
+    .option('--window <tokens>', 'route a longer prompt on its first <tokens> ids: a cheaper edge (npm run bench:edge measures what it costs in routing agreement) (default: the base model\'s context)', parsePositiveInt)
     .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, COMPILE_DEFAULTS.pool as AdapterPool)
     .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, COMPILE_DEFAULTS.weights as WeightDtype);
   addManifestRoutingOptions(command)
