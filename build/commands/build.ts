@@ -41,7 +41,7 @@ export function registerBuildCommand(program: Command): void {
     .option('--stages <list>', `run only these stages (${STAGES.join(', ')})`, parseStages)
     .option('--redo <list>', 'run these stages even if build.json says they are up to date (compile, eval)', parseStages)
     .option('--force', 'train into a library built with another configuration, retraining its adapters in place')
-    .option('-j, --jobs <n>', 'worker processes for train and eval', parsePositiveInt, availableParallelism())
+    .option('-j, --jobs <n>', 'processes for pretrain, train and eval (one per core)', parsePositiveInt, availableParallelism())
     .option('--backend <name>', `force a TensorFlow.js backend (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')
     .action(async (opts: BuildCommandOptions) => {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import { sha256Text } from '../io/file-hash.js';
@@ -20,6 +21,7 @@ export type PretrainCommandOptions = z.input<typeof PretrainConfig> & {
   out: string;
   tasks: string;
   corpus: string;
+  jobs: number;
   backend?: BackendName;
   quiet?: boolean;
 };
@@ -70,6 +72,8 @@ export interface RunPretrainOptions {
   tasks: string;
   corpus: string;
   config: PretrainConfig;
+  /** Processes computing each step (data-parallel; the result does not depend on it). Default 1. */
+  jobs?: number;
   backend?: BackendName;
   quiet?: boolean;
 }
@@ -81,7 +85,7 @@ export type PretrainRun = ({ skipped: true } | ({ skipped: false } & PretrainRes
  * made with these settings and this text (then `skipped`).
  */
 export async function runPretrain(opts: RunPretrainOptions): Promise<PretrainRun> {
-  await selectBackend(opts.backend);
+  const backend = await selectBackend(opts.backend);
   const text = await pretrainingLines(opts.corpus, opts.tasks);
   const runHash = pretrainRunHash(opts.config, text.lines);
   const previous = await previousPretrain(opts.out);
@@ -93,6 +97,8 @@ export async function runPretrain(opts: RunPretrainOptions): Promise<PretrainRun
     lines: text.lines,
     config: opts.config,
     runHash,
+    jobs: opts.jobs ?? 1,
+    backend: backend.name,
     onProgress: opts.quiet
       ? undefined
       : (p) => {
@@ -126,13 +132,14 @@ export function registerPretrainCommand(program: Command): void {
     .option('--lr <lr>', 'peak learning rate (warm-up 6%, then linear decay)', parsePositiveNumber, d.lr)
     .option('--seed <n>', 'seed of the initialisation and data order', parseNonNegativeInt, d.seed)
     .option('--model-id <id>', 'the id adapters name as their base_model_name_or_path (default: quiver/byte-llama-d<hidden>-l<layers>)')
+    .option('-j, --jobs <n>', 'processes computing each step, one per core (the weights come out the same for any number)', parsePositiveInt, availableParallelism())
     .option('--backend <name>', `force a TensorFlow.js backend (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')
     .action(async (opts: PretrainCommandOptions) => {
-      const { out, tasks, corpus, backend, quiet, ...settings } = opts;
+      const { out, tasks, corpus, jobs, backend, quiet, ...settings } = opts;
       const parsed = PretrainConfig.safeParse(settings);
       if (!parsed.success) throw new QuiverInputError(formatZodError(parsed.error), 'options');
-      const r = await runPretrain({ out, tasks, corpus, config: parsed.data, ...(backend ? { backend } : {}), ...(quiet ? { quiet } : {}) });
+      const r = await runPretrain({ out, tasks, corpus, config: parsed.data, jobs, ...(backend ? { backend } : {}), ...(quiet ? { quiet } : {}) });
       if (r.skipped) {
         process.stdout.write(`${out} is already pretrained with these settings and data (loss ${r.finalLoss.toFixed(3)}): nothing to do\n`);
         return;

@@ -106,7 +106,7 @@ export async function runBuild(opts: RunBuildOptions): Promise<BuildSummary> {
       });
       return { status: 'skipped', detail: `pretrain is null: the base is ${cfg.base}` };
     }
-    const r = await runPretrain({ out: cfg.base, tasks: cfg.tasks, corpus: cfg.corpus, config: cfg.pretrain, ...common });
+    const r = await runPretrain({ out: cfg.base, tasks: cfg.tasks, corpus: cfg.corpus, config: cfg.pretrain, jobs: opts.jobs, ...common });
     const inputs = inputsHash({ stage: 'pretrain', settings: cfg.pretrain, corpus: await sha256File(cfg.corpus), tasks: await dataChecksums() });
     return { status: r.skipped ? 'up to date' : 'ran', detail: `loss ${r.finalLoss.toFixed(3)}`, record: { inputs, files: await baseChecksums() } };
   });

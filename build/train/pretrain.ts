@@ -2,14 +2,19 @@
  * Pretraining the small default base model (issue: the base must not know the tasks' mappings):
  * a byte-level Llama trained from scratch on plain text plus the training tasks' *inputs* — never
  * their outputs, never a held-out task — so it learns English bytes and the prompts' shapes.
+ * Data-parallel over `jobs` processes: each step's lines are split into shards whose gradients are
+ * computed side by side and combined as one batch's (gradient-shards.ts, pretrain-workers.ts).
  */
 import { Rng } from '../../shared/random.js';
 import { ByteTokenizer } from '../../shared/tokenizer/byte-tokenizer.js';
+import type { BackendName } from '../model/backend.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { llamaConfig, type LlamaConfig } from '../model/config.js';
 import { LlamaModel } from '../model/llama.js';
+import { combineShards, flatWeights, shardCount, shardGrads, splitShards, type ShardGrads } from './gradient-shards.js';
 import type { PretrainConfig } from './pretrain-config.js';
-import { StepTrainer } from './step-trainer.js';
+import { compiledPretrainWorker, PretrainWorkers } from './pretrain-workers.js';
+import { StepTrainer, type StepResult } from './step-trainer.js';
 import { IGNORE_INDEX, type TrainBatch } from './train-batch.js';
 
 export interface PretrainOptions {
@@ -19,6 +24,14 @@ export interface PretrainOptions {
   config: PretrainConfig;
   /** Written into config.json as `quiver_pretrain.hash`, so a rerun with the same inputs can skip. */
   runHash?: string;
+  /**
+   * Processes computing each step's shards, this one included (default 1). Any number gives the
+   * same weights, byte for byte: it only decides where the shards run. More than one needs the
+   * compiled worker (dist/); from TypeScript sources every shard runs here.
+   */
+  jobs?: number;
+  /** The backend the worker processes load: the one this process selected (default wasm). */
+  backend?: BackendName;
   onProgress?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number }) => void;
 }
 
@@ -60,6 +73,25 @@ export function lengthBucketedBatches(lines: readonly string[], batchSize: numbe
   return batches;
 }
 
+/**
+ * One step over `shards`: shard s runs in lane s mod lanes, lane 0 being this process and lane i
+ * the pool's worker i; the results are combined in shard order, so where a shard ran never shows.
+ */
+async function dataParallelStep(trainer: StepTrainer, model: LlamaModel, shards: readonly TrainBatch[], pool: PretrainWorkers | null): Promise<StepResult> {
+  const lanes = (pool?.size ?? 0) + 1;
+  const laneShards = Array.from({ length: lanes }, (_, lane) => shards.filter((_, s) => s % lanes === lane));
+  // The workers' requests are written out first; this process then computes its own shards.
+  const remote = pool ? (await pool.dispatch(flatWeights(model), laneShards.slice(1))).results : Promise.resolve([]);
+  const local = laneShards[0]!.map((b) => shardGrads(model, b));
+  const fromWorkers = await remote;
+  const results: ShardGrads[] = shards.map((_, s) => {
+    const lane = s % lanes;
+    const index = Math.floor(s / lanes);
+    return lane === 0 ? local[index]! : fromWorkers[lane - 1]![index]!;
+  });
+  return trainer.update(() => combineShards(model, results));
+}
+
 function shuffle<T>(xs: T[], rng: Rng): void {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
@@ -95,25 +127,35 @@ export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResul
     }
     return batches[cursor++]!;
   };
+  const shards = shardCount(p.batchSize);
+  const lanes = Math.min(opts.jobs ?? 1, shards);
+  const script = compiledPretrainWorker();
+  const pool = lanes > 1 && script ? await PretrainWorkers.start(lanes - 1, script, config, opts.backend ?? 'wasm') : null;
   const start = performance.now();
   let tokens = 0;
   let firstLoss = NaN;
   let recent = 0;
   let recentN = 0;
-  for (let step = 1; step <= p.steps; step++) {
-    const batch = lineBatch(tok, nextLines(), p.context);
-    const r = trainer.trainStep(batch);
-    if (step === 1) firstLoss = r.loss;
-    tokens += batch.batchSize * batch.seqLen;
-    recent += r.loss;
-    recentN++;
-    if (step % 25 === 0 || step === p.steps) {
-      opts.onProgress?.({ step, steps: p.steps, loss: recent / recentN, tokensPerSecond: tokens / ((performance.now() - start) / 1000) });
-      if (step !== p.steps) {
-        recent = 0;
-        recentN = 0;
+  try {
+    for (let step = 1; step <= p.steps; step++) {
+      const lines = nextLines();
+      const batches = splitShards(lines, shards).map((part) => lineBatch(tok, part, p.context));
+      const r = await dataParallelStep(trainer, model, batches, pool);
+      if (step === 1) firstLoss = r.loss;
+      // Positions of the step's lines padded to the longest, as one batch of them would hold.
+      tokens += lines.length * Math.max(...batches.map((b) => b.seqLen));
+      recent += r.loss;
+      recentN++;
+      if (step % 25 === 0 || step === p.steps) {
+        opts.onProgress?.({ step, steps: p.steps, loss: recent / recentN, tokensPerSecond: tokens / ((performance.now() - start) / 1000) });
+        if (step !== p.steps) {
+          recent = 0;
+          recentN = 0;
+        }
       }
     }
+  } finally {
+    pool?.close();
   }
   const seconds = (performance.now() - start) / 1000;
   trainer.dispose();

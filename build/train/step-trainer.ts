@@ -9,7 +9,7 @@ import type { LlamaModel } from '../model/llama.js';
 import type { Lora } from '../model/lora.js';
 import { z } from 'zod';
 import { AdamW, AdamWConfig } from './adamw.js';
-import { lossAndGrads } from './backprop.js';
+import { lossAndGrads, type LossAndGrads } from './backprop.js';
 import { causalLmLoss } from './causal-lm-loss.js';
 import { clipFactor } from './clip-grad-norm.js';
 import { linearWarmupDecay, warmupSteps } from './lr-schedule.js';
@@ -72,10 +72,19 @@ export class StepTrainer {
   }
 
   trainStep(batch: TrainBatch): StepResult {
+    return this.update(() => lossAndGrads(this.model, this.lora, batch));
+  }
+
+  /**
+   * One step from the loss and gradients `compute` gives (called inside the step's tidy), one
+   * gradient per trainable variable in their order. trainStep computes them here; data-parallel
+   * pretraining (gradient-shards.ts) combines them from several processes.
+   */
+  update(compute: () => LossAndGrads): StepResult {
     const lr = this.hyper.lr * linearWarmupDecay(this.optimizer.step, this.hyper.totalSteps, this.warmup);
     let tokens = 0;
     const [loss, norm] = tf.tidy(() => {
-      const out = lossAndGrads(this.model, this.lora, batch);
+      const out = compute();
       tokens = out.tokens;
       const { norm, factor } = clipFactor(out.grads, this.hyper.gradClip);
       this.optimizer.apply(out.grads, factor, lr);
