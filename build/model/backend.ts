@@ -11,6 +11,17 @@ import * as tf from '@tensorflow/tfjs';
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
 
+/**
+ * Whether a backend computes on one core, so that more cores need more processes (Quiver's
+ * worker processes for train, eval and pretraining). wasm runs one thread here (no
+ * SharedArrayBuffer threads in Node), cpu is plain JavaScript; tfjs-node's libtensorflow keeps
+ * its own thread pools and tfjs-node-gpu computes on the GPU, where several processes would only
+ * compete for the same device.
+ */
+export function computesOnOneCore(name: BackendName): boolean {
+  return name === 'wasm' || name === 'cpu';
+}
+
 export interface SelectedBackend {
   name: BackendName;
   /** e.g. `wasm (SIMD, 1 thread)`: what was printed. */

@@ -7,7 +7,7 @@
  */
 import { Rng } from '../../shared/random.js';
 import { ByteTokenizer } from '../../shared/tokenizer/byte-tokenizer.js';
-import type { BackendName } from '../model/backend.js';
+import { computesOnOneCore, type BackendName } from '../model/backend.js';
 import { saveCheckpoint } from '../model/checkpoint.js';
 import { llamaConfig, type LlamaConfig } from '../model/config.js';
 import { LlamaModel } from '../model/llama.js';
@@ -30,7 +30,10 @@ export interface PretrainOptions {
    * compiled worker (dist/); from TypeScript sources every shard runs here.
    */
   jobs?: number;
-  /** The backend the worker processes load: the one this process selected (default wasm). */
+  /**
+   * The backend this process selected, which the workers load (default wasm). tfjs-node and
+   * tfjs-node-gpu use every core or the GPU from one process: they get no workers.
+   */
   backend?: BackendName;
   onProgress?: (p: { step: number; steps: number; loss: number; tokensPerSecond: number }) => void;
 }
@@ -128,9 +131,10 @@ export async function pretrainBase(opts: PretrainOptions): Promise<PretrainResul
     return batches[cursor++]!;
   };
   const shards = shardCount(p.batchSize);
-  const lanes = Math.min(opts.jobs ?? 1, shards);
+  const backend = opts.backend ?? 'wasm';
+  const lanes = computesOnOneCore(backend) ? Math.min(opts.jobs ?? 1, shards) : 1;
   const script = compiledPretrainWorker();
-  const pool = lanes > 1 && script ? await PretrainWorkers.start(lanes - 1, script, config, opts.backend ?? 'wasm') : null;
+  const pool = lanes > 1 && script ? await PretrainWorkers.start(lanes - 1, script, config, backend) : null;
   const start = performance.now();
   let tokens = 0;
   let firstLoss = NaN;
