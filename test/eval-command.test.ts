@@ -51,14 +51,17 @@ describe('quiver eval (micro library)', () => {
     for (const t of [...inDist, ...heldOut]) expect(res.stdout).toMatch(new RegExp(`^${t} `, 'm'));
     for (const s of SYSTEM_IDS) expect(res.stdout).toContain(s);
     expect(res.stdout).toMatch(/^mean accuracy %/m);
-    expect(res.stderr).toMatch(new RegExp(`\\[eval ${inDist.length * 9 + heldOut.length * 8}/${inDist.length * 9 + heldOut.length * 8}\\]`));
+    // Every system but the family oracle in distribution, every one but the oracle held out.
+    const units = (inDist.length + heldOut.length) * (SYSTEM_IDS.length - 1);
+    expect(res.stderr).toMatch(new RegExp(`\\[eval ${units}/${units}\\]`));
 
     const report = EvalReport.parse(JSON.parse(await readFile(join(out, 'eval.json'), 'utf8')));
     expect(report.tasks.map((t) => [t.name, t.split])).toEqual([...inDist.map((t) => [t, 'in-distribution']), ...heldOut.map((t) => [t, 'held-out'])]);
-    expect(report.results).toHaveLength(inDist.length * 9 + heldOut.length * 8);
+    expect(report.results).toHaveLength(units);
+    const onlyOn = (s: string) => (s === 'oracle' ? 'in-distribution' : s === 'family-oracle' ? 'held-out' : null);
     for (const t of report.tasks) {
       const systems = report.results.filter((r) => r.task === t.name).map((r) => r.system);
-      expect(systems).toEqual(SYSTEM_IDS.filter((s) => s !== 'oracle' || t.split === 'in-distribution'));
+      expect(systems).toEqual(SYSTEM_IDS.filter((s) => (onlyOn(s) ?? t.split) === t.split));
     }
     for (const r of report.results) {
       expect(r.accuracy).toBeGreaterThanOrEqual(0);
@@ -66,7 +69,7 @@ describe('quiver eval (micro library)', () => {
       expect(r.correct).toBe(Math.round(r.accuracy * r.examples));
       expect(Number.isFinite(r.loss)).toBe(true);
     }
-    expect(report.summary.filter((s) => s.split === 'in-distribution').map((s) => s.system)).toEqual([...SYSTEM_IDS]);
+    expect(report.summary.filter((s) => s.split === 'in-distribution').map((s) => s.system)).toEqual(SYSTEM_IDS.filter((s) => s !== 'family-oracle'));
     expect(report.summary.filter((s) => s.split === 'held-out').map((s) => s.system)).toEqual(SYSTEM_IDS.filter((s) => s !== 'oracle'));
 
     // The oracle's and the base model's losses are what training measured on the same test split.
@@ -87,6 +90,7 @@ describe('quiver eval (micro library)', () => {
     for (const s of SYSTEM_IDS) expect(html).toContain(`<code>${s}</code>`);
     for (const t of [...inDist, ...heldOut]) expect(html).toContain(t);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // static: no script, no external asset
+    expect(html).toContain('Family oracle’s picks');
     expect((html.match(/<svg /g) ?? []).length).toBe(5); // summary chart, two per-task charts, the routing confusion, the MBC heatmap
     expect(html).toContain('Request-level routing: share of each task');
   }, 120_000);
@@ -158,6 +162,43 @@ describe('quiver eval (micro library)', () => {
     const missing = await runCli(['eval', lib, '--heldout', join(root, 'nowhere'), '--backend', 'wasm', '-q']);
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/nowhere: no such folder of held-out tasks/)]);
   }, 60_000);
+
+  it('family-oracle: the best private adapter of the family, chosen on the valid split (on test without one), then scored on test', async () => {
+    // first-letter-qa gets a valid split whose prompts differ from its test prompts; longer-word-qa keeps none.
+    const heldout = join(root, 'heldout-valid');
+    for (const [name, t] of Object.entries(MICRO_HELDOUT)) {
+      await mkdir(join(heldout, name), { recursive: true });
+      await writeFile(join(heldout, name, 'test.jsonl'), t.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    }
+    const valid = ['lemon', 'piano', 'robot', 'sugar', 'ocean', 'pearl'].map((w) => JSON.stringify({ input: `Q: first of ${w}? A:`, output: w[0] }));
+    await writeFile(join(heldout, 'first-letter-qa', 'valid.jsonl'), valid.join('\n') + '\n');
+    const out = join(root, 'eval-family-oracle');
+    const res = await runCli(['eval', lib, '--out', out, '--heldout', heldout, '-j', '1', '--backend', 'wasm', '--systems', 'oracle,family-oracle', '-q']);
+    expect(res.code, res.stderr).toBe(0);
+    const report = EvalReport.parse(JSON.parse(await readFile(join(out, 'eval.json'), 'utf8')));
+    // Held-out only; the oracle in distribution only.
+    expect(report.results.map((r) => [r.task, r.system])).toEqual([
+      ...Object.keys(MICRO_TASKS).map((t) => [t, 'oracle']),
+      ['first-letter-qa', 'family-oracle'],
+      ['longer-word-qa', 'family-oracle'],
+    ]);
+    const index = LibraryIndex.parse(JSON.parse(await readFile(join(lib, 'library.json'), 'utf8')));
+    const byTask = new Map(report.results.map((r) => [r.task, r]));
+    const qa = byTask.get('first-letter-qa')!;
+    expect(qa.choice!.split).toBe('valid');
+    // Every adapter of the family is a candidate, in library order, and the pick is the best there.
+    expect(qa.choice!.candidates.map((c) => c.adapter)).toEqual(index.tasks.filter((t) => t.family === 'first').map((t) => t.name));
+    const best = Math.max(...qa.choice!.candidates.map((c) => c.accuracy));
+    expect(qa.choice!.candidates.find((c) => c.adapter === qa.choice!.adapter)!.accuracy).toBe(best);
+    // Without a valid split the pick is made on test: then its test score is the candidate's own score there.
+    const longer = byTask.get('longer-word-qa')!;
+    expect(longer.choice!.split).toBe('test');
+    expect(longer.choice!.candidates.map((c) => c.adapter)).toEqual(['pick-longer']);
+    expect([longer.accuracy, longer.loss]).toEqual([longer.choice!.candidates[0]!.accuracy, longer.choice!.candidates[0]!.loss]);
+    const md = await readFile(join(out, 'eval.md'), 'utf8');
+    expect(md).toContain('| `family-oracle` |');
+    expect(md).toMatch(/`family-oracle` picks: first-letter-qa → first-letter(-call)? \(\d+\.\d% on valid\); longer-word-qa → pick-longer \(\d+\.\d% on test\)/);
+  }, 90_000);
 
   it('--limit, --systems and --tasks narrow the run; bad options are usage errors', async () => {
     const out = join(root, 'eval-small');

@@ -16,6 +16,7 @@ import { decodeF16, encodeF16 } from '../shared/half.js';
 import type { TaskExample } from '../shared/task-data.js';
 import { runEvalJob, routingCounts } from '../build/eval/eval-job.js';
 import { EvalLibrary } from '../build/eval/eval-library.js';
+import { bestAdapter } from '../build/eval/family-oracle.js';
 import { loadEvalTasks } from '../build/eval/eval-tasks.js';
 import { greedyGenerate } from '../build/eval/greedy-generate.js';
 import { privatePoolManifest, PromptRouter, type PromptRouting } from '../build/eval/prompt-routing.js';
@@ -176,10 +177,19 @@ describe('scoring', () => {
   });
 });
 
+describe('family oracle pick', () => {
+  it('takes the highest accuracy, then the lowest loss, then the first in library order', () => {
+    expect(bestAdapter([{ adapter: 0, accuracy: 0.2, loss: 1 }, { adapter: 3, accuracy: 0.5, loss: 2 }, { adapter: 4, accuracy: 0.4, loss: 0.1 }]).adapter).toBe(3);
+    expect(bestAdapter([{ adapter: 0, accuracy: 0.5, loss: 2 }, { adapter: 1, accuracy: 0.5, loss: 1.5 }]).adapter).toBe(1);
+    expect(bestAdapter([{ adapter: 2, accuracy: 0, loss: 1 }, { adapter: 5, accuracy: 0, loss: 1 }]).adapter).toBe(2);
+    expect(() => bestAdapter([])).toThrow(/at least one adapter/);
+  });
+});
+
 describe('routing accuracy', () => {
   it('counts by hand: own adapter first, target family first, per layer', () => {
     const r = (best: number, layerBest: number[]): PromptRouting => ({ scores: [0, 0, 0], selected: best < 0 ? [] : [{ index: best, weight: 1 }], belowThreshold: best < 0, layerBest });
-    const task = { name: 't', split: 'in-distribution' as const, family: 'x', targetFamily: 'x', ownAdapter: 1, multipleChoice: false, examples: [] };
+    const task = { name: 't', split: 'in-distribution' as const, family: 'x', targetFamily: 'x', ownAdapter: 1, familyAdapters: [1, 2], multipleChoice: false, examples: [], selection: { split: 'valid' as const, examples: [] } };
     const counts = routingCounts(task, [r(1, [1, 0]), r(2, [2, 1]), r(0, [1, 1]), r(1, [0, 2]), r(-1, [1, 1])], ['a', 'b', 'c'], ['y', 'x', 'x'], 'base-lm');
     expect(counts).toEqual({
       task: 't',

@@ -7,7 +7,8 @@
 import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import { selectBackend, type BackendName } from '../model/backend.js';
 import { EvalLibrary } from './eval-library.js';
-import type { SystemId } from './eval-systems.js';
+import { runsOn, type SystemId } from './eval-systems.js';
+import { chooseFamilyAdapter } from './family-oracle.js';
 import type { EvalTask } from './eval-tasks.js';
 import type { PromptRouting } from './prompt-routing.js';
 import { scoreTask, type TaskScore } from './score-task.js';
@@ -32,6 +33,8 @@ export interface SystemTaskResult extends TaskScore {
   system: SystemId;
   task: string;
   seconds: number;
+  /** The family oracle's pick: the adapter, where it was chosen, and every candidate's score there. */
+  choice?: { adapter: string; split: 'valid' | 'test'; candidates: Array<{ adapter: string; accuracy: number; loss: number }> };
 }
 
 /** How request-level Arrow over the private adapters routes a task's prompts (counts of examples). */
@@ -100,10 +103,16 @@ export async function runEvalJob(job: EvalJob, onResult: (r: SystemTaskResult) =
       const routing = await router.route(task.examples.map((ex) => ex.input));
       out.routing.push(routingCounts(task, routing, lib.privates.ids, families, lib.index.baseModel));
       for (const system of job.systems) {
-        if (system === 'oracle' && task.ownAdapter === null) continue;
+        if (!runsOn(system, task)) continue;
         const start = performance.now();
-        const score = scoreTask(lib.model, lib.tokenizer, task.examples, lib.adapterFor(system, task, routing), { maxNewTokens: job.settings.maxNewTokens, samples: job.settings.samples });
-        const result: SystemTaskResult = { system, task: task.name, ...score, seconds: (performance.now() - start) / 1000 };
+        const picked = system === 'family-oracle' ? chooseFamilyAdapter(lib, task, job.settings) : null;
+        const adapter = lib.adapterFor(system, task, routing, picked?.adapter ?? null);
+        const score = scoreTask(lib.model, lib.tokenizer, task.examples, adapter, { maxNewTokens: job.settings.maxNewTokens, samples: job.settings.samples });
+        const id = (i: number) => lib.privates.ids[i]!;
+        const choice = picked
+          ? { choice: { adapter: id(picked.adapter), split: picked.split, candidates: picked.candidates.map((c) => ({ adapter: id(c.adapter), accuracy: c.accuracy, loss: c.loss })) } }
+          : {};
+        const result: SystemTaskResult = { system, task: task.name, ...score, ...choice, seconds: (performance.now() - start) / 1000 };
         out.results.push(result);
         onResult(result);
       }

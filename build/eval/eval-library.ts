@@ -91,15 +91,22 @@ export class EvalLibrary {
 
   /**
    * What `system` puts on the model for `task`. Request-level systems need the task's routing
-   * (one entry per example, routePrompts over the private adapters).
+   * (one entry per example, routePrompts over the private adapters); the family oracle the private
+   * adapter it chose (family-oracle.ts).
    */
-  adapterFor(system: SystemId, task: EvalTask, routing: readonly PromptRouting[] | null): RowAdapter {
+  adapterFor(system: SystemId, task: EvalTask, routing: readonly PromptRouting[] | null, familyChoice: number | null = null): RowAdapter {
     switch (system) {
       case 'base':
         return fixedAdapter(null);
       case 'oracle': {
         if (task.ownAdapter === null) throw new RangeError(`the oracle needs the task's own adapter; "${task.name}" has none (held-out)`);
         return fixedAdapter(this.privates.loras[task.ownAdapter]!);
+      }
+      case 'family-oracle': {
+        if (familyChoice === null || !task.familyAdapters.includes(familyChoice)) {
+          throw new RangeError(`the family oracle needs one of the private adapters of "${task.targetFamily}" chosen for "${task.name}"`);
+        }
+        return fixedAdapter(this.privates.loras[familyChoice]!);
       }
       case 'private-mu':
         return this.cached(system, () => this.fixed(mergeLoras(this.privates.loras, this.privates.loras.map(() => 1 / this.privates.loras.length))));

@@ -46,6 +46,14 @@ export const EvalReport = z.strictObject({
       loss: z.number(),
       answerTokens: Count,
       samples: z.array(z.strictObject({ input: z.string(), output: z.string(), prediction: z.string() })),
+      /** `family-oracle` only: the adapter it chose, on which split, and every candidate's score there. */
+      choice: z
+        .strictObject({
+          adapter: z.string(),
+          split: z.enum(['valid', 'test']),
+          candidates: z.array(z.strictObject({ adapter: z.string(), accuracy: z.number(), loss: z.number() })),
+        })
+        .optional(),
     }),
   ),
   routing: z.array(

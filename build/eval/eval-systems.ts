@@ -18,6 +18,7 @@ export const SYSTEM_IDS = [
   'mbc-mu',
   'mbc-arrow',
   'oracle',
+  'family-oracle',
 ] as const;
 export type SystemId = (typeof SYSTEM_IDS)[number];
 
@@ -25,8 +26,6 @@ export interface SystemInfo {
   id: SystemId;
   /** One line for tables and the report. */
   description: string;
-  /** The oracle needs the task's own adapter: in-distribution tasks only. */
-  inDistributionOnly: boolean;
 }
 
 const DESCRIPTIONS: Record<SystemId, string> = {
@@ -39,9 +38,28 @@ const DESCRIPTIONS: Record<SystemId, string> = {
   'mbc-mu': 'uniform merge of every MBC cluster adapter',
   'mbc-arrow': 'Arrow per token over the MBC adapters, top-k, parameter mix',
   oracle: "the task's own private adapter (in-distribution only)",
+  'family-oracle': "the best private adapter of the task's target family, chosen on the task's valid split (held-out only)",
 };
 
-export const SYSTEMS: readonly SystemInfo[] = SYSTEM_IDS.map((id) => ({ id, description: DESCRIPTIONS[id], inDistributionOnly: id === 'oracle' }));
+export const SYSTEMS: readonly SystemInfo[] = SYSTEM_IDS.map((id) => ({ id, description: DESCRIPTIONS[id] }));
+
+/** What decides whether a system runs on a task (an EvalTask's fields). */
+export interface SystemTaskShape {
+  split: 'in-distribution' | 'held-out';
+  ownAdapter: number | null;
+  familyAdapters: readonly number[];
+}
+
+/**
+ * Whether `system` scores `task`: the oracle needs the task's own adapter (in-distribution); the
+ * family oracle a held-out task whose target family has private adapters in the library. Every
+ * other system runs everywhere.
+ */
+export function runsOn(system: SystemId, task: SystemTaskShape): boolean {
+  if (system === 'oracle') return task.ownAdapter !== null;
+  if (system === 'family-oracle') return task.split === 'held-out' && task.familyAdapters.length > 0;
+  return true;
+}
 
 export function isSystemId(s: string): s is SystemId {
   return (SYSTEM_IDS as readonly string[]).includes(s);

@@ -70,6 +70,14 @@ export function formatEvalMarkdown(report: EvalReport): string {
     const acc = new Map(report.results.map((r) => [`${r.system}\u0000${r.task}`, r.accuracy]));
     heldTable.push('', `| held-out task (acc %) | ${systems.map((s) => `\`${s}\``).join(' | ')} |`, `|---|${systems.map(() => '---:').join('|')}|`);
     for (const t of held) heldTable.push(`| ${t.name} | ${systems.map((s) => pct(acc.get(`${s}\u0000${t.name}`) ?? Number.NaN)).join(' | ')} |`);
+    const picks = report.results.filter((r) => r.system === 'family-oracle' && r.choice);
+    if (picks.length > 0) {
+      const pick = (r: (typeof picks)[number]) => {
+        const c = r.choice!;
+        return `${r.task} → ${c.adapter} (${pct(c.candidates.find((x) => x.adapter === c.adapter)!.accuracy)}% on ${c.split})`;
+      };
+      heldTable.push('', `- \`family-oracle\` picks: ${picks.map(pick).join('; ')}`);
+    }
   }
   return [...lines, ...heldTable, '', ...routing].join('\n');
 }

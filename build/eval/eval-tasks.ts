@@ -21,8 +21,15 @@ export interface EvalTask {
   targetFamily: string;
   /** Index of the task's own private adapter in the library (in-distribution), else null. */
   ownAdapter: number | null;
+  /** Indices of the library's private adapters of the target family, in library order. */
+  familyAdapters: number[];
   multipleChoice: boolean;
   examples: TaskExample[];
+  /**
+   * Where the family oracle picks its adapter (held-out tasks): the task's valid split
+   * (`<task>/valid.jsonl`), or its test split when it has none — then the pick is optimistic.
+   */
+  selection: { split: 'valid' | 'test'; examples: TaskExample[] };
 }
 
 export interface EvalTaskSources {
@@ -42,27 +49,35 @@ export interface LoadedEvalTasks {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
+/** Indices of the adapters whose family is `family` (`families[i]`: adapter i's). */
+const adaptersOf = (families: readonly string[], family: string) => families.flatMap((f, i) => (f === family ? [i] : []));
+
 /**
  * The held-out tasks: every task of `dir`, `<task>.jsonl` (all of it is test data) or
  * `<task>/test.jsonl`. The suite, when there is one, only adds what the folder cannot say — each
  * task's family and the family that should solve it (`relatedFamily`) — and orders the tasks it
  * lists first, as it lists them; a task it does not list is its own family.
  */
-async function loadHeldOut(dir: string, suite: TaskSuite | null): Promise<EvalTask[]> {
+async function loadHeldOut(dir: string, suite: TaskSuite | null, families: readonly string[]): Promise<EvalTask[]> {
   const listed = new Map((suite?.tasks ?? []).filter((t) => t.heldOut).map((t, i) => [t.name, { t, i }]));
   const entries = (await taskEntries(dir, 'test.jsonl')).sort((a, b) => (listed.get(a.name)?.i ?? Infinity) - (listed.get(b.name)?.i ?? Infinity));
   const out: EvalTask[] = [];
   for (const e of entries) {
     const examples = await readTaskJsonl(e.layout === 'file' ? e.path : join(e.path, 'test.jsonl'));
+    const validPath = e.layout === 'file' ? null : join(e.path, 'valid.jsonl');
+    const valid = validPath !== null && (await exists(validPath)) ? await readTaskJsonl(validPath) : [];
     const s = listed.get(e.name)?.t;
+    const targetFamily = s?.relatedFamily ?? s?.family ?? e.name;
     out.push({
       name: e.name,
       split: 'held-out',
       family: s?.family ?? e.name,
-      targetFamily: s?.relatedFamily ?? s?.family ?? e.name,
+      targetFamily,
       ownAdapter: null,
+      familyAdapters: adaptersOf(families, targetFamily),
       multipleChoice: examples.some((x) => x.options !== undefined),
       examples,
+      selection: valid.length > 0 ? { split: 'valid', examples: valid } : { split: 'test', examples },
     });
   }
   return out;
@@ -72,11 +87,24 @@ export async function loadEvalTasks(libraryDir: string, index: LibraryIndex, sou
   const tasksDir = resolve(libraryDir, index.tasksDir);
   const limit = (xs: TaskExample[]) => (sources.limit === undefined ? xs : xs.slice(0, sources.limit));
   const loaded = new Map((await loadTaskSet(tasksDir)).map((t) => [t.name, t]));
+  const families = index.tasks.map((t) => t.family);
   const tasks: EvalTask[] = index.tasks.map((t, i) => {
     const data = loaded.get(t.name);
     if (!data) throw new QuiverInputError(`library.json lists task "${t.name}", which is not in the task folder`, tasksDir);
     if (data.splits.test.length === 0) throw new QuiverInputError(`task "${t.name}" has no test examples`, tasksDir);
-    return { name: t.name, split: 'in-distribution', family: t.family, targetFamily: t.family, ownAdapter: i, multipleChoice: data.multipleChoice, examples: limit(data.splits.test) };
+    const examples = limit(data.splits.test);
+    return {
+      name: t.name,
+      split: 'in-distribution',
+      family: t.family,
+      targetFamily: t.family,
+      ownAdapter: i,
+      familyAdapters: adaptersOf(families, t.family),
+      multipleChoice: data.multipleChoice,
+      examples,
+      // No system chooses on an in-distribution task (the oracle is its own adapter): nothing to carry to the workers.
+      selection: { split: 'valid', examples: [] },
+    };
   });
 
   const suiteFile = sources.suite !== undefined ? resolve(sources.suite) : join(tasksDir, 'suite.json');
@@ -87,9 +115,9 @@ export async function loadEvalTasks(libraryDir: string, index: LibraryIndex, sou
   const hasHeldout = await exists(heldoutDir);
   if (!hasHeldout && sources.heldout !== undefined) throw new QuiverInputError('no such folder of held-out tasks', heldoutDir);
   if (hasHeldout) {
-    for (const t of await loadHeldOut(heldoutDir, suite)) {
+    for (const t of await loadHeldOut(heldoutDir, suite, families)) {
       if (tasks.some((x) => x.name === t.name)) throw new QuiverInputError(`held-out task "${t.name}" is also a training task of the library`, heldoutDir);
-      tasks.push({ ...t, examples: limit(t.examples) });
+      tasks.push({ ...t, examples: limit(t.examples), selection: { split: t.selection.split, examples: limit(t.selection.examples) } });
     }
   }
   return { tasks, suitePath: hasSuite ? suiteFile : null, heldoutDir: hasHeldout ? heldoutDir : null };

@@ -29,6 +29,7 @@ export const SYSTEM_COLOURS: Record<SystemId, string> = {
   'mbc-mu': '#9467bd',
   'mbc-arrow': '#c9b3dd',
   oracle: '#ff7f0e',
+  'family-oracle': '#ffbb78',
 };
 
 const SPLIT_COLOURS = { 'in-distribution': '#4e79a7', 'held-out': '#e15759' } as const;
@@ -69,6 +70,22 @@ function taskTable(report: EvalReport, split: (typeof SPLITS)[number], key: 'acc
   });
   rows.push(['mean', ...mean]);
   return table(['task', ...systems.map((s) => `<code>${e(s)}</code>`)], rows, 'grid');
+}
+
+/** The family oracle's pick per held-out task: every candidate's accuracy where it chose, the pick bold. */
+function familyOracleSection(report: EvalReport): string {
+  const picks = report.results.filter((r) => r.system === 'family-oracle' && r.choice);
+  if (picks.length === 0) return '';
+  const rows = picks.map((r) => {
+    const c = r.choice!;
+    const cands = c.candidates.map((x) => (x.adapter === c.adapter ? `<b>${e(x.adapter)} ${pct(x.accuracy)}</b>` : `${e(x.adapter)} ${pct(x.accuracy)}`)).join(', ');
+    return [e(r.task), c.split, cands, pct(r.accuracy)];
+  });
+  return [
+    '<h3>Family oracle’s picks</h3>',
+    '<p>Each held-out task’s best private adapter of its target family, chosen on the task’s valid split (on test where it has none), then scored on test.</p>',
+    table(['task', 'chosen on', 'candidates (accuracy % there)', 'test accuracy %'], rows, 'grid', [1, 2]),
+  ].join('\n');
 }
 
 function routingSection(report: EvalReport): string {
@@ -164,6 +181,7 @@ export function renderReportHtml(report: EvalReport, extras: ReportExtras = {}):
       '<h3>Test loss</h3>',
       taskTable(report, split, 'loss'),
       `<figure>${taskCharts[i]}</figure>`,
+      ...(split === 'held-out' ? [familyOracleSection(report)] : []),
     ]),
     '<h2>Request-level routing</h2>',
     '<p>Arrow over the private adapters from the base model’s module inputs over the prompt, averaged over tokens and modules (as the edge computes it). In-distribution: how often the task’s own adapter comes first; held-out: how often an adapter of the related family does.</p>',

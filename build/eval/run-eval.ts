@@ -16,7 +16,7 @@ import { readLibraryIndex } from '../io/library-index.js';
 import { EvalLibrary } from './eval-library.js';
 import { runEvalJob, type EvalJob, type EvalJobResult, type EvalSettings, type SystemTaskResult } from './eval-job.js';
 import { buildEvalReport, type EvalReport } from './eval-report.js';
-import type { SystemId } from './eval-systems.js';
+import { runsOn, type SystemId } from './eval-systems.js';
 import { loadEvalTasks, type EvalTask } from './eval-tasks.js';
 
 export interface RunEvalOptions {
@@ -86,7 +86,7 @@ export async function runEval(opts: RunEvalOptions): Promise<EvalRun> {
     if (unknown.length > 0) throw new QuiverInputError(`unknown task${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the library and the suite have ${tasks.map((t) => t.name).join(', ')})`, '--tasks');
     tasks = tasks.filter((t) => opts.tasks!.includes(t.name));
   }
-  const units = tasks.reduce((n, t) => n + opts.systems.filter((s) => s !== 'oracle' || t.ownAdapter !== null).length, 0);
+  const units = tasks.reduce((n, t) => n + opts.systems.filter((s) => runsOn(s, t)).length, 0);
   const heldOut = tasks.filter((t) => t.split === 'held-out').length;
   if (!opts.quiet) {
     log(`evaluating ${opts.systems.length} systems on ${tasks.length - heldOut} in-distribution and ${heldOut} held-out tasks` +

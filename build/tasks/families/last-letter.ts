@@ -11,8 +11,10 @@ export const lastLetterTasks = defineFamily<ItemTask>({
     { name: 'last-name-ends', template: '{x} ends with', domain: 'name' },
     { name: 'last-adjective-qa', template: "Q: final letter in '{x}'? A:", domain: 'adjective' },
     { name: 'last-letters-call', template: 'last({x}) =', domain: 'letters' },
-    // Held out: a training template on a domain no training task sees (animal names).
-    { name: 'last-animal-of', template: 'Last letter of {x}:', domain: 'animal', heldOut: true },
+    // Held out: a new template on a training domain. (Animal names, the domain no training task
+    // sees, were tried: every last-letter adapter stays at 8-33% on them, so that task measured
+    // the domain, not the skill.)
+    { name: 'last-word-final', template: 'Final letter of {x}:', domain: 'word', heldOut: true },
   ],
   source: (task, pools) => itemSource(task.domain, pools),
   draw: (task, ctx) => {
