@@ -6,7 +6,7 @@ import { QuiverInputError } from '../../shared/errors.js';
 import { formatZodError } from '../../shared/zod-error.js';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { BACKEND_NAMES, selectBackend, type BackendName } from '../model/backend.js';
+import { BACKEND_NAMES, computesOnOneCore, selectBackend, type BackendName } from '../model/backend.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import { formatDuration } from '../progress.js';
 import { finishedAdapter, type AdapterJob, type AdapterMeta } from '../train/adapter-job.js';
@@ -123,7 +123,7 @@ export async function trainLibrary(opts: TrainLibraryOptions): Promise<TrainSumm
   const outDir = resolve(opts.out);
   if (!opts.force) await refuseOtherConfiguration(outDir, config, mbcConfig);
   // The workers pick the same backend; this prints it once.
-  await selectBackend(opts.backend);
+  const backend = await selectBackend(opts.backend);
   // Load once here: a bad checkpoint or a bad task line fails before any worker starts.
   const base = await loadCheckpoint(baseDir);
   const baseModel = base.modelId;
@@ -140,7 +140,9 @@ export async function trainLibrary(opts: TrainLibraryOptions): Promise<TrainSumm
     ...(opts.backend ? { backend: opts.backend } : {}),
   };
   await mkdir(outDir, { recursive: true });
-  const concurrency = Math.max(1, opts.jobs);
+  // One process per core for backends that compute on one; tfjs-node threads itself, and processes
+  // on one GPU would each claim its memory (README, "On a GPU").
+  const concurrency = computesOnOneCore(backend.name) ? Math.max(1, opts.jobs) : 1;
   const shardText = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : '';
   log(`training ${tasks.length} tasks from ${rel(process.cwd(), tasksDir)} on ${baseModel}, ${concurrency} worker${concurrency > 1 ? 's' : ''}${shardText}`);
 
