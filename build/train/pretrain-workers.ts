@@ -78,6 +78,8 @@ class Worker {
     const reply = new Promise<WorkerReply>((resolve, reject) => {
       this.waiting = { resolve, reject };
     });
+    // Whoever awaits the reply sees its failure; if the send itself fails first, nobody will.
+    reply.catch(() => undefined);
     // A large message is written out as the event loop turns: wait for it, because the caller then
     // blocks the loop with its own shards and the worker would receive its request only after.
     await new Promise<void>((resolve, reject) => this.child.send(request, undefined, {}, (err) => (err ? reject(err) : resolve())));
