@@ -299,7 +299,7 @@ export class Lora implements AdapterDelta {
     const keep = 1 / (1 - p);
     const all = subset?.of ?? rows;
     const m = new Float32Array(all * cols);
-    for (let i = 0; i < m.length; i++) m[i] = this.rng.next() < p ? 0 : keep;
+    this.rng.fillThreshold(m, p, 0, keep);
     if (!subset) return tf.tensor2d(m, [rows, cols]);
     if (subset.rows.length !== rows) throw new RangeError(`${rows} input rows for a subset of ${subset.rows.length}`);
     const picked = new Float32Array(rows * cols);
