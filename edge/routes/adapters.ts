@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { GetDeps } from '../app-deps.js';
-import { AdapterTable, ErrorBody, ModelList } from '../api/schemas.js';
+import { UNAUTHORIZED } from '../api/error-responses.js';
+import { AdapterTable, ModelList } from '../api/schemas.js';
 import { ROUTED_MODELS } from '../choose-adapters.js';
 
 const adapters = createRoute({
@@ -10,7 +11,7 @@ const adapters = createRoute({
   security: [{ bearer: [] }],
   responses: {
     200: { content: { 'application/json': { schema: AdapterTable } }, description: "The serving manifest's adapter table" },
-    401: { content: { 'application/json': { schema: ErrorBody } }, description: 'No or a wrong API key' },
+    ...UNAUTHORIZED,
   },
 });
 
@@ -21,7 +22,7 @@ const models = createRoute({
   security: [{ bearer: [] }],
   responses: {
     200: { content: { 'application/json': { schema: ModelList } }, description: 'OpenAI model list' },
-    401: { content: { 'application/json': { schema: ErrorBody } }, description: 'No or a wrong API key' },
+    ...UNAUTHORIZED,
   },
 });
 

@@ -8,15 +8,16 @@ import { chatRoutedPrompt } from '../../shared/router/chat-prompt.js';
 import type { GetDeps } from '../app-deps.js';
 import { ApiError } from '../api/api-error.js';
 import type { Endpoint } from '../api/openai-shapes.js';
-import { BackendErrorBody, ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest, ErrorBody } from '../api/schemas.js';
+import { BAD_REQUEST, NO_SUCH_MODEL, UNAUTHORIZED } from '../api/error-responses.js';
+import { BackendErrorBody, ChatCompletion, ChatCompletionRequest, Completion, CompletionRequest } from '../api/schemas.js';
 import { BackendFailure, type OpenAiRequest } from '../backends/backend.js';
 import { chooseAdapters } from '../choose-adapters.js';
 import { quiverHeaders, withHeaders } from '../quiver-headers.js';
 
 const errors = {
-  400: { content: { 'application/json': { schema: ErrorBody } }, description: 'A field is wrong; `param` names it' },
-  401: { content: { 'application/json': { schema: ErrorBody } }, description: 'No or a wrong API key' },
-  404: { content: { 'application/json': { schema: ErrorBody } }, description: 'No such model' },
+  ...BAD_REQUEST,
+  ...UNAUTHORIZED,
+  ...NO_SUCH_MODEL,
   502: { content: { 'application/json': { schema: BackendErrorBody } }, description: 'The backend is unreachable or failed; the routing decision is included' },
   504: { content: { 'application/json': { schema: BackendErrorBody } }, description: 'The backend was slower than QUIVER_BACKEND_TIMEOUT_MS; the routing decision is included' },
 } as const;

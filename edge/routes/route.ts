@@ -2,7 +2,8 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { chatRoutedPrompt } from '../../shared/router/chat-prompt.js';
 import type { GetDeps } from '../app-deps.js';
 import { invalidRequest } from '../api/api-error.js';
-import { ErrorBody, RouteRequest, RouteResponse } from '../api/schemas.js';
+import { BAD_REQUEST, UNAUTHORIZED } from '../api/error-responses.js';
+import { RouteRequest, RouteResponse } from '../api/schemas.js';
 import { decideRoute } from '../route-decision.js';
 import { quiverHeaders } from '../quiver-headers.js';
 
@@ -14,8 +15,8 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: RouteRequest } } } },
   responses: {
     200: { content: { 'application/json': { schema: RouteResponse } }, description: 'The routing decision' },
-    400: { content: { 'application/json': { schema: ErrorBody } }, description: 'A field is wrong; `param` names it' },
-    401: { content: { 'application/json': { schema: ErrorBody } }, description: 'No or a wrong API key' },
+    ...BAD_REQUEST,
+    ...UNAUTHORIZED,
   },
 });
 
