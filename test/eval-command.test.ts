@@ -67,8 +67,27 @@ describe('quiver eval (micro library)', () => {
       expect(r.accuracy).toBeGreaterThanOrEqual(0);
       expect(r.accuracy).toBeLessThanOrEqual(1);
       expect(r.correct).toBe(Math.round(r.accuracy * r.examples));
+      // One hit per example; its '1's are the correct ones, and a sample's ✓ is its example's hit.
+      expect(r.hits).toHaveLength(r.examples);
+      expect([...r.hits].filter((c) => c === '1').length).toBe(r.correct);
+      r.samples.forEach((x, i) => expect(r.hits[i]).toBe(x.prediction === x.output ? '1' : '0'));
       expect(Number.isFinite(r.loss)).toBe(true);
     }
+    // Every comparison runs here (all systems): the pairs in order, over the split's tasks, each
+    // difference the summary's difference of mean accuracies, inside its interval.
+    expect(report.version).toBe(2);
+    expect(report.comparisons.map((c) => [c.split, c.system, c.against, c.tasks])).toEqual([
+      ['in-distribution', 'private-req-top1', 'oracle', inDist.length],
+      ['in-distribution', 'private-arrow', 'oracle', inDist.length],
+      ...['private-req-top1', 'private-arrow', 'mbc-arrow'].flatMap((s) => ['private-mu', 'base'].map((b) => ['held-out', s, b, heldOut.length])),
+    ]);
+    for (const c of report.comparisons) {
+      const mean = (s: string) => report.summary.find((x) => x.split === c.split && x.system === s)!.accuracy;
+      expect(c.difference).toBeCloseTo(mean(c.system) - mean(c.against), 12);
+      expect(c.lo).toBeLessThanOrEqual(c.difference + 1e-12);
+      expect(c.hi).toBeGreaterThanOrEqual(c.difference - 1e-12);
+    }
+    expect(res.stdout).toMatch(/^held-out {2}private-req-top1 − private-mu: (\+|−)?\d+\.\d points \[.*\] \(95% paired bootstrap, \d+ tasks?\): (excludes|includes) zero/m);
     expect(report.summary.filter((s) => s.split === 'in-distribution').map((s) => s.system)).toEqual(SYSTEM_IDS.filter((s) => s !== 'family-oracle'));
     expect(report.summary.filter((s) => s.split === 'held-out').map((s) => s.system)).toEqual(SYSTEM_IDS.filter((s) => s !== 'oracle'));
 
@@ -84,6 +103,7 @@ describe('quiver eval (micro library)', () => {
     const md = await readFile(join(out, 'eval.md'), 'utf8');
     for (const s of SYSTEM_IDS) expect(md).toContain(`| \`${s}\` |`);
     for (const t of heldOut) expect(md).toContain(`| ${t} |`);
+    expect(md).toContain('- held-out  `private-req-top1` − `base`: ');
 
     const html = await readFile(join(out, 'report.html'), 'utf8');
     checkWellFormed(html);
@@ -91,6 +111,7 @@ describe('quiver eval (micro library)', () => {
     for (const t of [...inDist, ...heldOut]) expect(html).toContain(t);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/); // static: no script, no external asset
     expect(html).toContain('Family oracle’s picks');
+    expect(html).toContain('Paired comparisons');
     expect((html.match(/<svg /g) ?? []).length).toBe(5); // summary chart, two per-task charts, the routing confusion, the MBC heatmap
     expect(html).toContain('Request-level routing: share of each task');
   }, 120_000);
@@ -210,6 +231,7 @@ describe('quiver eval (micro library)', () => {
       ['first-letter', 'oracle', 2],
       ['longer-word-qa', 'base', 2],
     ]);
+    expect(report.comparisons).toEqual([]); // no pair of COMPARISONS among oracle and base
     expect((await runCli(['eval', lib, '--systems', 'nope'])).stderr).toMatch(/unknown system nope: choose from base, /);
     const missing = await runCli(['eval', lib, '--tasks', 'nope', '--backend', 'wasm']);
     expect(missing.code).toBe(2);

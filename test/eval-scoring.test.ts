@@ -92,6 +92,7 @@ describe('scoring', () => {
     const g = scoreTask(model, tokenizer, gen, fixedAdapter(lora), { maxNewTokens: 16, samples: 6 });
     expect(g.correct).toBe(3);
     expect(g.accuracy).toBe(0.5);
+    expect(g.hits).toBe('101010'); // per example, in order
     expect(g.samples.map((s) => s.prediction)).toEqual(gen.map((ex, i) => (i % 2 === 0 ? ex.output : ex.output.slice(0, -1))));
 
     // Multiple choice: the option of highest Σ log p(option <eos>), by hand.
@@ -104,6 +105,7 @@ describe('scoring', () => {
     });
     const m = scoreTask(model, tokenizer, mc, fixedAdapter(lora), { maxNewTokens: 16, samples: 6 });
     expect(m.correct).toBe(4);
+    expect(m.hits).toBe('111100');
     expect(m.samples.slice(0, 4).map((s) => s.prediction)).toEqual(mc.slice(0, 4).map((ex) => ex.output));
 
     // Loss: mean −log p over the reference answers' tokens.
@@ -121,19 +123,29 @@ describe('scoring', () => {
   it('greedy decoding stops when every row has ended, dropping finished rows', () => {
     const { model, tokenizer } = lib;
     const prompts = ['First of apple:', 'Longer: sky or river?', 'first(stone) ='].map((s) => encodePrompt(tokenizer, s));
-    const batches: number[][] = [];
-    const counting: RowAdapter = (rows) => {
-      batches.push([...rows]);
-      return { delta: lib.privates.loras[0]!, release: () => {} };
-    };
-    const out = greedyGenerate(model, prompts, { eosId: tokenizer.eosId, padId: tokenizer.padId!, maxNewTokens: 5, adapter: counting });
-    const ref = prompts.map((p) => referenceGenerate(model, p, lib.privates.loras[0]!, tokenizer.eosId!, 5));
-    expect(out).toEqual(ref);
-    expect(new Set(ref.map((r) => r.length)).size).toBeGreaterThan(1); // rows end at different steps
-    // A row stays while it has neither ended nor reached 5 tokens; the loop ends with the last row.
-    const steps = Math.max(...ref.map((r) => (r.length === 5 ? 5 : r.length + 1)));
-    expect(batches).toHaveLength(steps);
-    batches.forEach((rows, step) => expect(rows).toEqual([0, 1, 2].filter((i) => step < (ref[i]!.length === 5 ? 5 : ref[i]!.length + 1))));
+    // Rows end by <eos>, by `stop` or at 5 tokens; `stop` makes them end at different steps unless
+    // a row says <eos> at once, so the first of these deltas that lets the rows differ is used.
+    const stopAt = [1, 3, Infinity];
+    const deltas: Array<AdapterDelta | null> = [null, ...lib.privates.loras];
+    let checked = false;
+    for (const delta of deltas) {
+      const ref = prompts.map((p, i) => referenceGenerate(model, p, delta, tokenizer.eosId!, 5).slice(0, stopAt[i]));
+      // Steps each row takes part in: an <eos> costs the step that produced it.
+      const steps = ref.map((r, i) => (r.length === 5 || r.length === stopAt[i] ? r.length : r.length + 1));
+      if (new Set(steps).size === 1) continue;
+      const batches: number[][] = [];
+      const counting: RowAdapter = (rows) => {
+        batches.push([...rows]);
+        return { delta, release: () => {} };
+      };
+      const out = greedyGenerate(model, prompts, { eosId: tokenizer.eosId, padId: tokenizer.padId!, maxNewTokens: 5, adapter: counting, stop: (i, ids) => ids.length >= stopAt[i]! });
+      expect(out).toEqual(ref);
+      expect(batches).toHaveLength(Math.max(...steps));
+      batches.forEach((rows, step) => expect(rows).toEqual([0, 1, 2].filter((i) => step < steps[i]!)));
+      checked = true;
+      break;
+    }
+    expect(checked, 'every delta ends every row at the same step: the micro library cannot show rows leaving the batch').toBe(true);
   });
 
   it('μ of one adapter is that adapter; a per-row merge is LoRAX linear (mergeLoras) of that row', () => {

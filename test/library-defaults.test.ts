@@ -3,7 +3,7 @@
  * defaults: the base's recorded run hash is the default settings' hash, and a default `quiver train`
  * into a copy of the library finds every adapter already trained. Another configuration needs --force.
  */
-import { cp, readFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pretrainingLines, pretrainRunHash } from '../build/commands/pretrain.js';
@@ -34,5 +34,19 @@ describe('the defaults are the shipped library\'s configuration', () => {
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/holds a library trained with another configuration \(epochs 3 → 5, MBC epochs 1 → 2\); .*Pass --force/);
     expect(await readFile(join(lib, 'library.json'), 'utf8')).toBe(before);
+  }, 60_000);
+
+  it('a library.json from before `init` existed reads as trained from Kaiming-uniform A, so the eva default asks for --force', async () => {
+    const lib = await tempDir();
+    for (const part of ['base', 'library.json']) await cp(join('library', part), join(lib, part), { recursive: true });
+    const index = JSON.parse(await readFile(join(lib, 'library.json'), 'utf8')) as { config: Record<string, unknown>; mbcConfig: Record<string, unknown> };
+    for (const c of [index.config, index.mbcConfig]) {
+      delete c.init;
+      delete c.initExamples;
+    }
+    await writeFile(join(lib, 'library.json'), JSON.stringify(index, null, 2) + '\n');
+    const res = await runCli(['train', '--base', join(lib, 'base'), '--out', lib, '-q']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/another configuration \(init "kaiming" → "eva"\); .*Pass --force/);
   }, 60_000);
 });

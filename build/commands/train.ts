@@ -25,7 +25,7 @@ import { runCluster } from './cluster.js';
 import { parseBackend } from './pretrain.js';
 
 /** Commander's options: TrainConfig's fields that have a flag (target modules as one comma-separated string), and the library's own. */
-export interface TrainCommandOptions extends Pick<TrainConfig, 'r' | 'loraAlpha' | 'loraDropout' | 'lr' | 'epochs' | 'batchSize' | 'maxSteps' | 'evalEvery' | 'patience' | 'seed'> {
+export interface TrainCommandOptions extends Pick<TrainConfig, 'r' | 'loraAlpha' | 'loraDropout' | 'init' | 'initExamples' | 'lr' | 'epochs' | 'batchSize' | 'maxSteps' | 'evalEvery' | 'patience' | 'seed'> {
   base: string;
   tasks: string;
   out: string;
@@ -97,6 +97,8 @@ export async function runTrain(opts: TrainCommandOptions): Promise<TrainSummary>
     loraAlpha: opts.loraAlpha,
     loraDropout: opts.loraDropout,
     targetModules: opts.targetModules.split(',').map((s) => s.trim()).filter(Boolean),
+    init: opts.init,
+    initExamples: opts.initExamples,
     lr: opts.lr,
     epochs: opts.epochs,
     batchSize: opts.batchSize,
@@ -228,6 +230,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--lora-alpha <a>', 'LoRA alpha (scale alpha/r)', parsePositiveNumber, d.loraAlpha)
     .option('--lora-dropout <p>', 'dropout on the LoRA input', parseUnitInterval, d.loraDropout)
     .option('--target-modules <list>', 'comma-separated projections to wrap', d.targetModules.join(','))
+    .option('--init <how>', `how each LoRA's A starts: ${TrainConfig.shape.init.unwrap().options.join(', ')} (eva: the top singular vectors of the task's module inputs)`, d.init)
+    .option('--init-examples <n>', 'training prompts the eva init reads', parsePositiveInt, d.initExamples)
     .option('--lr <lr>', 'peak learning rate (6% warm-up, linear decay)', parsePositiveNumber, d.lr)
     .option('--epochs <n>', 'passes over each task\'s training split', parsePositiveNumber, d.epochs)
     .option('--mbc-epochs <n>', 'passes over a cluster\'s union of training splits', parsePositiveNumber, t.mbcEpochs)

@@ -1,7 +1,8 @@
 /**
- * `eval.json`: every (system, task) score, the routing accuracy, and the averages. The zod schema is
- * the source of the type; the report is reproducible (no times, no absolute paths), so two runs on
- * the same library and backend give the same file.
+ * `eval.json`: every (system, task) score with its per-example hits, the routing accuracy, the
+ * averages, and paired bootstrap intervals for the comparisons the evaluation is about. The zod
+ * schema is the source of the type; the report is reproducible (no times, no absolute paths, the
+ * bootstrap seeded), so two runs on the same library and backend give the same file.
  */
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import type { LibraryIndex } from '../io/library-index.js';
 import type { SystemTaskResult, EvalSettings, TaskRouting } from './eval-job.js';
 import { SYSTEMS, SYSTEM_IDS, type SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
+import { pairedBootstrap } from './paired-bootstrap.js';
 
 export const EVAL_FILE = 'eval.json';
 export const SPLITS = ['in-distribution', 'held-out'] as const;
@@ -18,9 +20,22 @@ const Split = z.enum(SPLITS);
 const System = z.enum(SYSTEM_IDS);
 const Count = z.number().int().nonnegative();
 
+/** Every comparison's bootstrap: fixed, so the report is the same file on every run. */
+export const BOOTSTRAP = { resamples: 10_000, seed: 0 } as const;
+
+/**
+ * The comparisons eval reports with an interval, per split (each `system` against each of its
+ * `against`): held out, whether routing beats the merge of everything and the base model; in
+ * distribution, how far request- and token-level routing stay from the task's own adapter.
+ */
+export const COMPARISONS: ReadonlyArray<{ split: (typeof SPLITS)[number]; systems: readonly SystemId[]; against: readonly SystemId[] }> = [
+  { split: 'in-distribution', systems: ['private-req-top1', 'private-arrow'], against: ['oracle'] },
+  { split: 'held-out', systems: ['private-req-top1', 'private-arrow', 'mbc-arrow'], against: ['private-mu', 'base'] },
+];
+
 export const EvalReport = z.strictObject({
   format: z.literal('quiver.eval'),
-  version: z.literal(1),
+  version: z.literal(2),
   /** The library folder's name (not its path: the report is the same wherever the library lies and eval runs). */
   library: z.string(),
   baseModel: z.string(),
@@ -30,6 +45,8 @@ export const EvalReport = z.strictObject({
     limit: z.number().int().positive().nullable(),
     /** How request-level routing reads the prototypes: rounded to F16 as the routing manifest stores them. */
     requestPrototypes: z.literal('f16'),
+    /** The paired bootstrap behind `comparisons`. */
+    bootstrap: z.strictObject({ resamples: z.number().int().positive(), seed: z.number().int() }),
   }),
   systems: z.array(z.strictObject({ id: System, description: z.string() })),
   tasks: z.array(
@@ -42,6 +59,8 @@ export const EvalReport = z.strictObject({
       accuracy: z.number(),
       correct: Count,
       examples: Count,
+      /** Per example, in the task's order: '1' right, '0' wrong (what the paired bootstrap resamples). */
+      hits: z.string().regex(/^[01]*$/),
       /** Mean per-token loss of the reference answer (`output <eos>`). */
       loss: z.number(),
       answerTokens: Count,
@@ -68,6 +87,13 @@ export const EvalReport = z.strictObject({
   ),
   /** Macro averages over the split's tasks (each task weighs the same). */
   summary: z.array(z.strictObject({ split: Split, system: System, tasks: Count, accuracy: z.number(), loss: z.number() })),
+  /**
+   * Mean accuracy of `system` minus that of `against` over the split's tasks both scored (fractions),
+   * with the 95% paired bootstrap interval [lo, hi] (paired-bootstrap.ts; `settings.bootstrap`).
+   */
+  comparisons: z.array(
+    z.strictObject({ split: Split, system: System, against: System, tasks: Count, difference: z.number(), lo: z.number(), hi: z.number() }),
+  ),
   /** Routing accuracy of request-level Arrow, as fractions averaged over the split's tasks. */
   routingSummary: z.array(
     z.strictObject({
@@ -94,6 +120,31 @@ export interface BuildReportInput {
 }
 
 const mean = (xs: readonly number[]) => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+type Hits = Pick<EvalReport['results'][number], 'system' | 'task' | 'hits'>;
+
+/**
+ * Every comparison of COMPARISONS whose two systems both ran, over the split's tasks (with
+ * examples) that both scored, in task order. Each is seeded alike, so a comparison's interval does
+ * not depend on which other systems the run had.
+ */
+function compareSystems(tasks: readonly EvalTask[], results: readonly Hits[]): EvalReport['comparisons'] {
+  const hits = new Map(results.map((r) => [`${r.system}\u0000${r.task}`, r.hits]));
+  const out: EvalReport['comparisons'] = [];
+  for (const { split, systems, against } of COMPARISONS) {
+    const names = tasks.filter((t) => t.split === split && t.examples.length > 0).map((t) => t.name);
+    for (const system of systems) {
+      for (const other of against) {
+        const both = names.filter((n) => hits.has(`${system}\u0000${n}`) && hits.has(`${other}\u0000${n}`));
+        if (both.length === 0) continue;
+        const a = both.map((n) => hits.get(`${system}\u0000${n}`)!);
+        const b = both.map((n) => hits.get(`${other}\u0000${n}`)!);
+        out.push({ split, system, against: other, tasks: both.length, ...pairedBootstrap(a, b, BOOTSTRAP) });
+      }
+    }
+  }
+  return out;
+}
 
 export function buildEvalReport(input: BuildReportInput): EvalReport {
   const taskOrder = new Map(input.tasks.map((t, i) => [t.name, i]));
@@ -129,16 +180,17 @@ export function buildEvalReport(input: BuildReportInput): EvalReport {
   }
   return EvalReport.parse({
     format: 'quiver.eval',
-    version: 1,
+    version: 2,
     library: basename(resolve(input.libraryDir)),
     baseModel: input.index.baseModel,
     backend: input.backend,
-    settings: { topK: input.settings.topK, temperature: input.settings.temperature, maxNewTokens: input.settings.maxNewTokens, limit: input.limit, requestPrototypes: 'f16' },
+    settings: { topK: input.settings.topK, temperature: input.settings.temperature, maxNewTokens: input.settings.maxNewTokens, limit: input.limit, requestPrototypes: 'f16', bootstrap: { ...BOOTSTRAP } },
     systems: SYSTEMS.filter((s) => input.systems.includes(s.id)).map((s) => ({ id: s.id, description: s.description })),
     tasks: input.tasks.map((t) => ({ name: t.name, split: t.split, family: t.family, targetFamily: t.targetFamily, multipleChoice: t.multipleChoice, examples: t.examples.length })),
     results,
     routing,
     summary,
+    comparisons: compareSystems(input.tasks, results),
     routingSummary,
   });
 }

@@ -1,13 +1,43 @@
 /**
  * The evaluation as text: per split, a task × system table of accuracy (%), the macro average of
- * accuracy and of test loss, and request-level routing accuracy — for the terminal — and the same
- * summary as Markdown for the README.
+ * accuracy and of test loss, and request-level routing accuracy, then the paired bootstrap
+ * comparisons — for the terminal — and the same summary as Markdown for the README.
  */
 import type { EvalReport } from './eval-report.js';
 import { SPLITS } from './eval-report.js';
 
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '—');
 const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
+
+/** Points with their sign (U+2212 for minus, as a reader writes it); a value that rounds to zero has none. */
+export function signedPoints(x: number): string {
+  const p = (100 * x).toFixed(1);
+  if (Number(p) === 0) return '0.0';
+  return x > 0 ? `+${p}` : `\u2212${p.slice(1)}`;
+}
+
+type Comparison = EvalReport['comparisons'][number];
+
+/** Whether the interval leaves out 0: the sign of the difference is more than resampling noise. */
+export function excludesZero(c: Pick<Comparison, 'lo' | 'hi'>): boolean {
+  return c.lo > 0 || c.hi < 0;
+}
+
+/**
+ * One comparison in words: `held-out  A − B: +3.1 points [−0.4, +6.8] (95% paired bootstrap, 8
+ * tasks): includes zero`. `code` wraps the system ids (Markdown backticks).
+ */
+export function formatComparison(c: Comparison, code: (id: string) => string = (id) => id): string {
+  const verdict = excludesZero(c) ? 'excludes zero' : 'includes zero (no clear difference)';
+  return `${c.split}  ${code(c.system)} \u2212 ${code(c.against)}: ${signedPoints(c.difference)} points [${signedPoints(c.lo)}, ${signedPoints(c.hi)}] ` +
+    `(95% paired bootstrap, ${c.tasks} task${c.tasks === 1 ? '' : 's'}): ${verdict}`;
+}
+
+/** The heading of the comparisons: what the interval is. */
+function comparisonsTitle(report: EvalReport): string {
+  const b = report.settings.bootstrap;
+  return `differences in mean accuracy, with 95% intervals (paired bootstrap: each task's examples resampled, the same draws for both systems; ${b.resamples.toLocaleString('en-US')} resamples, seed ${b.seed})`;
+}
 
 function pad(cells: readonly string[], widths: readonly number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -45,6 +75,11 @@ export function formatEvalTable(report: EvalReport): string {
     }
     out.push('');
   }
+  if (report.comparisons.length > 0) {
+    out.push(`${comparisonsTitle(report)}:`);
+    for (const c of report.comparisons) out.push(formatComparison(c));
+    out.push('');
+  }
   return out.join('\n');
 }
 
@@ -79,5 +114,8 @@ export function formatEvalMarkdown(report: EvalReport): string {
       heldTable.push('', `- \`family-oracle\` picks: ${picks.map(pick).join('; ')}`);
     }
   }
-  return [...lines, ...heldTable, '', ...routing].join('\n');
+  const comparisons = report.comparisons.length === 0
+    ? []
+    : ['', `${comparisonsTitle(report)}:`, '', ...report.comparisons.map((c) => `- ${formatComparison(c, (id) => `\`${id}\``)}`)];
+  return [...lines, ...heldTable, '', ...routing, ...comparisons].join('\n');
 }

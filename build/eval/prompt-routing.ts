@@ -41,8 +41,8 @@ export class PromptRouter {
   private readonly layerParts: Array<RouterParts | null>;
   private readonly indexOf: Map<string, number>;
 
-  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest) {
-    this.embedder = new TfjsEmbedder(model, manifest, { padId: tokenizer.padId ?? 0 });
+  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest, centres?: ReadonlyMap<string, Float32Array>) {
+    this.embedder = new TfjsEmbedder(model, manifest, { padId: tokenizer.padId ?? 0, centres });
     const window = model.config.maxPositionEmbeddings;
     this.parts = { manifest, tokenizer, embedder: this.embedder, window };
     this.layerParts = Array.from({ length: model.config.numHiddenLayers }, (_, l) => {

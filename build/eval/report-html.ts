@@ -8,6 +8,7 @@
 import { barChartSvg, escapeXml } from './bar-chart-svg.js';
 import { SPLITS, type EvalReport } from './eval-report.js';
 import type { SystemId } from './eval-systems.js';
+import { excludesZero, signedPoints as signed } from './eval-table.js';
 import { routingConfusionSvg, type ConfusionAdapter } from './routing-confusion-svg.js';
 
 export interface ReportExtras {
@@ -70,6 +71,25 @@ function taskTable(report: EvalReport, split: (typeof SPLITS)[number], key: 'acc
   });
   rows.push(['mean', ...mean]);
   return table(['task', ...systems.map((s) => `<code>${e(s)}</code>`)], rows, 'grid');
+}
+
+/** The paired bootstrap comparisons: difference in mean accuracy (points) and its 95% interval. */
+function comparisonsSection(report: EvalReport): string {
+  if (report.comparisons.length === 0) return '';
+  const b = report.settings.bootstrap;
+  const rows = report.comparisons.map((c) => [
+    e(c.split),
+    `<code>${e(c.system)}</code> \u2212 <code>${e(c.against)}</code>`,
+    String(c.tasks),
+    signed(c.difference),
+    `[${signed(c.lo)}, ${signed(c.hi)}]`,
+    excludesZero(c) ? '<b>yes</b>' : 'no',
+  ]);
+  return [
+    '<h3>Paired comparisons</h3>',
+    `<p>Mean accuracy of one system minus another’s over the split’s tasks, in points, with a 95% paired bootstrap interval: each task’s examples resampled with replacement, the same draws for both systems (${b.resamples.toLocaleString('en-US')} resamples, seed ${b.seed}).</p>`,
+    table(['split', 'comparison', 'tasks', 'difference', '95% interval', 'excludes 0'], rows, 'grid', [1]),
+  ].join('\n');
 }
 
 /** The family oracle's pick per held-out task: every candidate's accuracy where it chose, the pick bold. */
@@ -174,6 +194,7 @@ export function renderReportHtml(report: EvalReport, extras: ReportExtras = {}):
     '<h2>Summary</h2>',
     table(['system', ...splits.flatMap((s) => [`${e(s)} accuracy %`, `${e(s)} loss`]), 'what it is'], summaryRows, 'grid', [1 + 2 * splits.length]),
     `<figure>${summaryChart}</figure>`,
+    comparisonsSection(report),
     ...splits.flatMap((split, i) => [
       `<h2>${split === 'in-distribution' ? 'In-distribution tasks (test splits)' : 'Held-out tasks'}</h2>`,
       '<h3>Accuracy %</h3>',

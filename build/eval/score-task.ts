@@ -5,7 +5,9 @@
  *    first option); any other example when the greedy generation (up to <eos> or `maxNewTokens`)
  *    decodes to exactly its output — a generation stops early once it cannot match any more;
  *  - loss: the mean per-token loss of `output <eos>` after the prompt over the task (token-weighted,
- *    as training reports test loss).
+ *    as training reports test loss);
+ *  - hits: which examples were right, so two systems can be compared example by example (the
+ *    paired bootstrap, paired-bootstrap.ts).
  * Prompts and answers are the bytes training saw (encode-examples.ts).
  */
 import { argmax } from '../../shared/arrow/top-k.js';
@@ -34,6 +36,8 @@ export interface TaskScore {
   accuracy: number;
   correct: number;
   examples: number;
+  /** One character per example, in example order: '1' right, '0' wrong (a string: compact in eval.json). */
+  hits: string;
   loss: number;
   answerTokens: number;
   samples: Sample[];
@@ -96,11 +100,14 @@ export function scoreTask(model: LlamaModel, tokenizer: Tokenizer, examples: rea
     predictions[row] = ex.options[argmax(optionPairs[row]!.map((p) => likelihoods[p]!.logLikelihood))]!;
   });
 
+  let hits = '';
   let correct = 0;
   let nll = 0;
   let tokens = 0;
   examples.forEach((ex, row) => {
-    if (predictions[row] === ex.output) correct++;
+    const right = predictions[row] === ex.output;
+    hits += right ? '1' : '0';
+    if (right) correct++;
     const ref = likelihoods[reference[row]!]!;
     nll -= ref.logLikelihood;
     tokens += ref.tokens;
@@ -109,6 +116,7 @@ export function scoreTask(model: LlamaModel, tokenizer: Tokenizer, examples: rea
     accuracy: examples.length === 0 ? Number.NaN : correct / examples.length,
     correct,
     examples: examples.length,
+    hits,
     loss: tokens === 0 ? Number.NaN : nll / tokens,
     answerTokens: tokens,
     samples: examples.slice(0, opts.samples ?? 3).map((ex, row) => ({ input: ex.input, output: ex.output, prediction: predictions[row]! })),

@@ -30,6 +30,16 @@ export interface AdapterTiming {
 
 export const LIBRARY_FILE = 'library.json';
 
+/**
+ * A library's recorded TrainConfig. Libraries written before the `init` field existed were all
+ * trained from PEFT's Kaiming-uniform A, so a record without it reads as `kaiming`, not as
+ * today's default.
+ */
+const RecordedTrainConfig = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('init' in v) ? { ...v, init: 'kaiming' } : v),
+  TrainConfig,
+);
+
 export const LibraryIndex = z.strictObject({
   format: z.literal('quiver.library'),
   version: z.literal(1),
@@ -38,9 +48,9 @@ export const LibraryIndex = z.strictObject({
   baseModel: z.string().min(1),
   tasksDir: z.string().min(1),
   /** Private adapters' training config. */
-  config: TrainConfig,
+  config: RecordedTrainConfig,
   /** MBC adapters' training config (the same, possibly with other epochs). */
-  mbcConfig: TrainConfig,
+  mbcConfig: RecordedTrainConfig,
   tasks: z.array(
     z.strictObject({
       name: z.string(),

@@ -22,6 +22,8 @@ export interface TfjsEmbedderOptions {
   padId: number;
   /** Prompts per forward pass (default 128). */
   maxBatch?: number;
+  /** Per routed module key, a vector [dIn] subtracted from the module's input before |x · v| (centred routing); none: raw inputs. */
+  centres?: ReadonlyMap<string, Float32Array>;
 }
 
 interface Pending {
@@ -33,6 +35,7 @@ interface Pending {
 export class TfjsEmbedder implements Embedder {
   private readonly keys: string[];
   private readonly protoT: tf.Tensor2D[]; // per module [dIn, adapters]
+  private readonly centreT: Array<tf.Tensor1D | null>; // per module [dIn], or none
   private readonly adapters: number;
   private readonly maxBatch: number;
   private pending: Pending[] = [];
@@ -58,6 +61,12 @@ export class TfjsEmbedder implements Embedder {
       const p = manifest.prototypes.get(m.key);
       if (!p || p.length !== this.adapters * m.dIn) throw new RangeError(`no prototypes [${this.adapters}, ${m.dIn}] for "${m.key}"`);
       return tf.tidy(() => tf.transpose(tf.tensor2d(p, [this.adapters, m.dIn])) as tf.Tensor2D);
+    });
+    this.centreT = modules.map((m) => {
+      const c = options.centres?.get(m.key);
+      if (c === undefined) return null;
+      if (c.length !== m.dIn) throw new RangeError(`the centre of "${m.key}" has ${c.length} values, its input ${m.dIn}`);
+      return tf.tensor1d(c);
     });
   }
 
@@ -106,7 +115,9 @@ export class TfjsEmbedder implements Embedder {
       const { captures } = this.model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: this.keys });
       logits = this.keys.map((key, j) => {
         const x = captures[key]!; // [B, T, dIn]
-        return arrowLogitsTf(tf.reshape(x, [B * T, x.shape[2]]), this.protoT[j]!).dataSync() as Float32Array; // [B·T, E]
+        const rows = tf.reshape(x, [B * T, x.shape[2]]) as tf.Tensor2D;
+        const centre = this.centreT[j];
+        return arrowLogitsTf(centre ? (tf.sub(rows, centre) as tf.Tensor2D) : rows, this.protoT[j]!).dataSync() as Float32Array; // [B·T, E]
       });
     });
     return prompts.map((p, b) => new Map(this.keys.map((key, j) => [key, logits[j]!.slice(b * T * E, (b * T + p.length) * E)])));
@@ -114,5 +125,6 @@ export class TfjsEmbedder implements Embedder {
 
   dispose(): void {
     tf.dispose(this.protoT);
+    tf.dispose(this.centreT.filter((c): c is tf.Tensor1D => c !== null));
   }
 }

@@ -15,6 +15,9 @@ import type { AdapterTiming } from '../io/library-index.js';
 import type { TaskExample } from '../../shared/task-data.js';
 import { encodeExample, fitsContext, type EncodedExample } from './encode-examples.js';
 import { StepTrainer } from './step-trainer.js';
+import { evaInitModules } from './eva-init.js';
+import type { TrainConfig } from './train-config.js';
+import type { LlamaModel } from '../model/llama.js';
 import { promptAnswerBatch, type TrainBatch } from './train-batch.js';
 import { loadTaskSet } from './task-set.js';
 
@@ -37,6 +40,17 @@ function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
 /** Token-weighted mean answer loss of `adapter` (null: the base model) over `batches`. */
 function meanLoss(trainer: StepTrainer, batches: TrainBatch[]): number {
   return trainer.evaluateLoss(batches).loss;
+}
+
+/** The LoRA a job starts from, as `config.init` says (B zero either way). */
+export function initialLora(model: LlamaModel, train: readonly EncodedExample[], c: TrainConfig, padId: number): Lora {
+  const lora = { r: c.r, loraAlpha: c.loraAlpha, loraDropout: c.loraDropout, targetModules: c.targetModules };
+  if (c.init === 'kaiming') return Lora.init(model.config, lora, c.seed);
+  const n = Math.min(c.initExamples, train.length);
+  // Evenly spaced over the split: a cluster's union lists its tasks one after another.
+  const prompts = Array.from({ length: n }, (_, i) => train[Math.floor((i * train.length) / n)]!.prompt);
+  const modules = evaInitModules(model, prompts, { r: c.r, targetModules: c.targetModules, inputs: c.init === 'eva-centred' ? 'centred' : 'raw', padId });
+  return Lora.fromModules(model.config, lora, modules, c.seed);
 }
 
 /** A finished job: what its folder records, and how long it took (printed, not recorded). */
@@ -68,7 +82,7 @@ export async function trainAdapterJob(job: AdapterJob, onProgress: (p: JobProgre
     }
     const stepsPerEpoch = Math.ceil(train.length / c.batchSize);
     const totalSteps = Math.max(1, Math.min(c.maxSteps, Math.round(c.epochs * stepsPerEpoch)));
-    const lora = Lora.init(model.config, { r: c.r, loraAlpha: c.loraAlpha, loraDropout: c.loraDropout, targetModules: c.targetModules }, c.seed);
+    const lora = initialLora(model, train, c, padId);
     const trainer = new StepTrainer(model, lora, { totalSteps, lr: c.lr, warmupRatio: c.warmupRatio, gradClip: c.gradClip });
     try {
       const evalSize = 64;

@@ -30,6 +30,16 @@ export const TrainConfig = LoraConfig.extend({
   patience: z.number().int().positive().default(3),
   /** Validation examples used per evaluation (all when smaller). */
   evalExamples: z.number().int().positive().default(100),
+  /**
+   * How A starts (B is always zero): `eva`, the top-r right singular vectors of the base's inputs
+   * to each module on the task's own training prompts (build/train/eva-init.ts); `eva-centred`, the
+   * same after subtracting their mean; `kaiming`, PEFT's default (A ~ U(±1/√d_in)). The paper
+   * uses PEFT's default; the data-aware start is what lets Arrow read a task back from its
+   * adapter's weights (docs/method.md, "Initialisation of A").
+   */
+  init: z.enum(['eva', 'eva-centred', 'kaiming']).default('eva'),
+  /** Training examples whose prompts the EVA init reads (spread evenly over the split, so over a cluster's tasks). */
+  initExamples: z.number().int().positive().default(64),
   /** Seed of initialisation, dropout and batch order. */
   seed: z.number().int().nonnegative().default(0),
 });
