@@ -16,10 +16,13 @@
  * Scoring variants (nothing but the weights and the base at routing time, except `centroid`):
  *   arrow          paper Arrow: |x · v|, v the top right singular vector of each module's B·A
  *   arrow-centred  the same on x − μ, μ the mean module input over the suite's training prompts
+ *                  (what quiver compile stores by default: build/arrow/input-centres.ts)
  *   mean-sub       prototypes of B·A minus the library's mean B·A per module (GenKnowSub's
  *                  subtraction of general knowledge, with the library mean standing in for a
- *                  general-text adapter), inputs centred
- *   centroid       data, not weights: v = the task's mean centred module input (upper reference)
+ *                  general-text adapter): weights only, as `quiver import` can compute it
+ *   mean-sub-centred  the same on centred inputs
+ *   centroid       data, not weights: v = the task's mean module input minus μ, on centred
+ *                  inputs (a data-based reference)
  *
  * Options: --out <dir> (default /tmp/quiver-routing-study), --variants <list>, --limit <n>
  * (prompts per task, default 50), -j <n> (default 2), --base, --tasks, --max-steps <n> (a quick
@@ -35,16 +38,14 @@ import { openPeftAdapter } from '../build/io/peft-adapter.js';
 import { LibraryIndex } from '../build/io/library-index.js';
 import { selectBackend } from '../build/model/backend.js';
 import { loadCheckpoint } from '../build/model/checkpoint.js';
-import type { LlamaModel } from '../build/model/llama.js';
-import { encodePrompt } from '../build/train/encode-examples.js';
+import { inputCentres, libraryInputCentres, trainingPrompts } from '../build/arrow/input-centres.js';
 import { loadEvalTasks, type EvalTask } from '../build/eval/eval-tasks.js';
 import { PromptRouter, privatePoolManifest } from '../build/eval/prompt-routing.js';
 import { baseCheckpointHash, privateJobs, taskDataHash } from '../build/train/plan.js';
 import { runAdapterJobs } from '../build/train/run-jobs.js';
-import { loadTaskSet, type LoadedTask } from '../build/train/task-set.js';
+import { loadTaskSet } from '../build/train/task-set.js';
 import { TrainConfig } from '../build/train/train-config.js';
 import type { Manifest } from '../shared/manifest/manifest-codec.js';
-import type { Tokenizer } from '../shared/tokenizer/tokenizer.js';
 
 /** Training variants: the TrainConfig each one changes from the defaults, and whether each task gets its own seed. */
 const TRAINING: Record<string, { config: z.input<typeof TrainConfig>; seedPerTask?: boolean; note: string }> = {
@@ -54,50 +55,12 @@ const TRAINING: Record<string, { config: z.input<typeof TrainConfig>; seedPerTas
   eva: { config: { init: 'eva' }, note: 'A = top-r right singular vectors of the task\'s module inputs' },
   'eva-centred': { config: { init: 'eva-centred' }, note: 'the same, the task\'s mean input removed first' },
 };
-const SCORING = ['arrow', 'arrow-centred', 'mean-sub', 'centroid'] as const;
+const SCORING = ['arrow', 'arrow-centred', 'mean-sub', 'mean-sub-centred', 'centroid'] as const;
 type Scoring = (typeof SCORING)[number];
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-/** Per module key, the mean input and each task's mean input, over `perTask` training prompts of each task. */
-function moduleInputMeans(model: LlamaModel, tokenizer: Tokenizer, tasks: readonly LoadedTask[], keys: readonly string[], perTask: number): { mean: Map<string, Float32Array>; byTask: Map<string, Float32Array>[] } {
-  const padId = tokenizer.padId ?? 0;
-  const byTask: Map<string, Float32Array>[] = [];
-  const sums = new Map<string, Float64Array>();
-  let rowsAll = 0;
-  for (const t of tasks) {
-    const xs = t.splits.train;
-    const n = Math.min(perTask, xs.length);
-    const prompts = Array.from({ length: n }, (_, i) => encodePrompt(tokenizer, xs[Math.floor((i * xs.length) / n)]!.input));
-    const T = Math.max(...prompts.map((p) => p.length));
-    const ids = new Int32Array(n * T).fill(padId);
-    prompts.forEach((p, b) => ids.set(p, b * T));
-    const own = new Map<string, Float32Array>();
-    let data: Float32Array[] = [];
-    tf.tidy(() => {
-      const { captures } = model.hiddenStates({ ids, batchSize: n, seqLen: T }, { captures: keys });
-      data = keys.map((k) => captures[k]!.dataSync() as Float32Array);
-    });
-    const rows = prompts.reduce((s, p) => s + p.length, 0);
-    keys.forEach((key, j) => {
-      const x = data[j]!;
-      const dIn = x.length / (n * T);
-      const sum = new Float64Array(dIn);
-      prompts.forEach((p, b) => {
-        for (let t = 0; t < p.length; t++) for (let d = 0; d < dIn; d++) sum[d]! += x[(b * T + t) * dIn + d]!;
-      });
-      own.set(key, Float32Array.from(sum, (v) => v / rows));
-      const all = sums.get(key) ?? new Float64Array(dIn);
-      for (let d = 0; d < dIn; d++) all[d]! += sum[d]!;
-      sums.set(key, all);
-    });
-    rowsAll += rows;
-    byTask.push(own);
-  }
-  return { mean: new Map([...sums].map(([k, s]) => [k, Float32Array.from(s, (v) => v / rowsAll)])), byTask };
 }
 
 /** Unit top right singular vector of M [dOut, dIn] (top eigenvector of MᵀM). */
@@ -233,13 +196,14 @@ async function main(): Promise<void> {
       clusters: [],
     });
     const testLoss = tasks.reduce((s, t) => s + metas.get(t.name)!.metrics.testLoss, 0) / tasks.length;
-    const manifest = await privatePoolManifest(libDir, index, { topK: 1, temperature: 1, threshold: 0 });
+    const raw = await privatePoolManifest(libDir, index, { topK: 1, temperature: 1, threshold: 0 });
     const { tasks: evalTasks } = await loadEvalTasks(libDir, index, { limit });
-    const keys = manifest.metadata.modules.map((m) => m.key);
-    const means = moduleInputMeans(model, tokenizer, tasks, keys, 64);
-    const adapters = manifest.metadata.adapters.length;
-    const score = async (scoring: Scoring, m: Manifest, centres?: Map<string, Float32Array>) => {
-      const router = new PromptRouter(model, tokenizer, m, centres);
+    const keys = raw.metadata.modules.map((m) => m.key);
+    // The centres quiver compile stores (build/arrow/input-centres.ts), and each task's own mean input for the centroid reference.
+    const centres = await libraryInputCentres(libDir, index, model, tokenizer, keys);
+    const adapters = raw.metadata.adapters.length;
+    const score = async (scoring: Scoring, m: Manifest) => {
+      const router = new PromptRouter(model, tokenizer, m);
       try {
         const r = await routeAll(router, evalTasks, adapters);
         rows.push({ training: scoring === 'centroid' ? '(data)' : variant, scoring, testLoss: scoring === 'centroid' ? NaN : testLoss, ...r });
@@ -249,26 +213,25 @@ async function main(): Promise<void> {
         router.dispose();
       }
     };
-    await score('arrow', manifest);
-    await score('arrow-centred', manifest, means.mean);
     const dirs = tasks.map((t) => join(libDir, 'private', t.name));
-    await score('mean-sub', { ...manifest, prototypes: await meanSubtractedPrototypes(dirs, manifest) }, means.mean);
+    const meanSub = await meanSubtractedPrototypes(dirs, raw);
+    await score('arrow', raw);
+    await score('arrow-centred', { ...raw, centres });
+    await score('mean-sub', { ...raw, prototypes: meanSub });
+    await score('mean-sub-centred', { ...raw, prototypes: meanSub, centres });
     if (!centroidDone) {
       centroidDone = true;
-      const protos = new Map(
-        keys.map((key) => {
-          const mu = means.mean.get(key)!;
-          const dIn = mu.length;
-          const p = new Float32Array(adapters * dIn);
-          means.byTask.forEach((own, e) => {
-            const c = Float32Array.from(own.get(key)!, (x, d) => x - mu[d]!);
-            const norm = Math.hypot(...c) || 1;
-            for (let d = 0; d < dIn; d++) p[e * dIn + d] = c[d]! / norm;
-          });
-          return [key, p];
-        }),
-      );
-      await score('centroid', { ...manifest, prototypes: protos }, means.mean);
+      const protos = new Map(keys.map((key) => [key, new Float32Array(adapters * centres.get(key)!.length)]));
+      tasks.forEach((t, e) => {
+        const own = inputCentres(model, [trainingPrompts(tokenizer, t.splits.train.map((x) => x.input))], keys, tokenizer.padId ?? 0);
+        for (const key of keys) {
+          const mu = centres.get(key)!;
+          const c = Float32Array.from(own.get(key)!, (x, d) => x - mu[d]!);
+          const norm = Math.hypot(...c) || 1;
+          protos.get(key)!.set(c.map((x) => x / norm), e * mu.length);
+        }
+      });
+      await score('centroid', { ...raw, prototypes: protos, centres });
     }
   }
   model.dispose();

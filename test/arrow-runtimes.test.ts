@@ -67,6 +67,28 @@ describe('TensorFlow.js graph = JavaScript', () => {
     for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
   });
 
+  it('with a centre, arrowLogitsTf is arrowLogits: |(x − c) · v|, and arrowLogits of x − c by hand', () => {
+    const rng = new Rng(14);
+    const [T, E, d] = [6, 5, 16];
+    const x = rng.normals(T * d, 1);
+    const p = rng.normals(E * d, 0.5);
+    const c = rng.normals(d, 2);
+    const protoT = new Float32Array(d * E);
+    for (let e = 0; e < E; e++) for (let i = 0; i < d; i++) protoT[i * E + e] = p[e * d + i]!;
+    const got = tf.tidy(() => arrowLogitsTf(tf.tensor2d(x, [T, d]), tf.tensor2d(protoT, [d, E]), tf.tensor1d(c)).dataSync());
+    const want = arrowLogits(x, T, p, E, d, c);
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+    // Closed form: the centred logit of token t and adapter e is |Σ_i (x_ti − c_i) p_ei|.
+    for (let t = 0; t < T; t++) {
+      for (let e = 0; e < E; e++) {
+        let dot = 0;
+        for (let i = 0; i < d; i++) dot += (x[t * d + i]! - c[i]!) * p[e * d + i]!;
+        expect(want[t * E + e]).toBeCloseTo(Math.abs(dot), 9);
+      }
+    }
+    expect(() => arrowLogits(x, T, p, E, d, c.subarray(1))).toThrow(/centre has 15 values/);
+  });
+
   it('arrowWeightsTf is arrowWeightsFromLogits: the same kept adapters (ties to the lower index), the same softmax', () => {
     const rng = new Rng(13);
     const [T, E] = [60, 9];

@@ -13,6 +13,7 @@ import { selectBackend } from '../build/model/backend.js';
 import { loadCheckpoint } from '../build/model/checkpoint.js';
 import { summarizeOnnxModel } from '../build/onnx/onnx-model-info.js';
 import { encodePrompt } from '../build/train/encode-examples.js';
+import { loadTaskSet } from '../build/train/task-set.js';
 import { LibraryIndex } from '../build/io/library-index.js';
 import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
 import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
@@ -73,7 +74,7 @@ async function referenceScores(dir: string, prompt: string, topK: number) {
   const out = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }, { captures: keys });
   const E = manifest.metadata.adapters.length;
   const { temperature, threshold } = manifest.metadata.routing;
-  const perModule = manifest.metadata.modules.map((m) => arrowTokenWeights(out.captures[m.key]!.dataSync(), ids.length, manifest.prototypes.get(m.key)!, E, m.dIn, { topK, temperature }));
+  const perModule = manifest.metadata.modules.map((m) => arrowTokenWeights(out.captures[m.key]!.dataSync(), ids.length, manifest.prototypes.get(m.key)!, E, m.dIn, { topK, temperature }, manifest.centres.get(m.key)));
   tf.dispose([out.logits, ...Object.values(out.captures)]);
   model.dispose();
   const r = aggregateRequestRouting(perModule, ids.length, E, { topK, threshold });
@@ -176,6 +177,50 @@ describe('quiver route', () => {
     const text = await runCli(['route', out, prompt]);
     expect(text.stdout).toMatch(/selected  \S+ 0\.\d{3}, \S+ 0\.\d{3}, \S+ 0\.\d{3}/); // the manifest's top-k 3
     for (const id of ref.ids2) expect(text.stdout).toMatch(new RegExp(`^[* ] ${id}\\s+(private|mbc)\\s+0\\.\\d{6}$`, 'm'));
+  }, 60_000);
+
+  it('stores as centres the mean module input over the library\'s training prompts, each task weighing the same; --no-centre stores none', async () => {
+    const out = join(root, 'compiled-centres');
+    expect((await runCli(['compile', lib, '--out', out, '-q', '--backend', 'wasm'])).code).toBe(0);
+    const manifest = await readManifest(out);
+    const keys = manifest.metadata.modules.map((m) => m.key);
+    expect([...manifest.centres.keys()]).toEqual(keys);
+    // By hand: every training prompt alone (no batch, no padding), a mean per task, then over tasks.
+    await selectBackend('wasm', { log: () => undefined });
+    const { model, tokenizer } = await loadCheckpoint(join(lib, index.base));
+    const tasks = await loadTaskSet(join(lib, index.tasksDir));
+    const want = new Map(keys.map((k) => [k, new Float64Array(manifest.metadata.modules.find((m) => m.key === k)!.dIn)]));
+    for (const t of index.tasks) {
+      const inputs = tasks.find((x) => x.name === t.name)!.splits.train.map((x) => x.input);
+      expect(inputs.length).toBeLessThanOrEqual(64); // the micro tasks: every training prompt is read
+      const sums = new Map(keys.map((k) => [k, new Float64Array(want.get(k)!.length)]));
+      let rows = 0;
+      for (const input of inputs) {
+        const ids = encodePrompt(tokenizer, input);
+        rows += ids.length;
+        tf.tidy(() => {
+          const { captures } = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }, { captures: keys });
+          for (const k of keys) {
+            const x = captures[k]!.dataSync();
+            const s = sums.get(k)!;
+            for (let i = 0; i < x.length; i++) s[i % s.length]! += x[i]!;
+          }
+        });
+      }
+      for (const k of keys) sums.get(k)!.forEach((v, i) => (want.get(k)![i]! += v / rows / index.tasks.length));
+    }
+    model.dispose();
+    for (const k of keys) {
+      const got = manifest.centres.get(k)!;
+      want.get(k)!.forEach((v, i) => expect(Math.abs(got[i]! - v), `${k}[${i}]`).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
+    }
+    const plain = join(root, 'compiled-plain');
+    const res = await runCli(['compile', lib, '--out', plain, '--no-centre', '-q', '--backend', 'wasm']);
+    expect(res.code, res.stderr).toBe(0);
+    const raw = await readManifest(plain);
+    expect(raw.centres.size).toBe(0);
+    expect(raw.metadata.modules.every((m) => m.centre === null)).toBe(true);
+    expect((await runCli(['route', plain, 'Last of tiger:'])).code).toBe(0);
   }, 60_000);
 
   it('refuses an embedder from another build and a manifest without one', async () => {

@@ -220,7 +220,7 @@ describe('routing accuracy', () => {
     expect(held.perLayer[0]!.ownFirst).toBeNull();
   });
 
-  it('equals a direct route of each prompt on its own (base model, F16 prototypes, arrowTokenWeights, aggregateRequestRouting)', async () => {
+  it('equals a direct route of each prompt on its own (base model, F16 prototypes, the library\'s centres, arrowTokenWeights, aggregateRequestRouting)', async () => {
     const { model, tokenizer } = lib;
     const { tasks } = await loadEvalTasks(libDir, lib.index);
     const result = await runEvalJob({ libraryDir: libDir, tasks, systems: [], settings: { topK: 4, temperature: 1, maxNewTokens: 16, samples: 0 } }, () => {}, lib);
@@ -247,7 +247,7 @@ describe('routing accuracy', () => {
           const { captures } = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }, { captures: keys });
           return keys.map((k) => captures[k]!.dataSync() as Float32Array);
         });
-        const perModule = keys.map((k, j) => arrowTokenWeights(caps[j]!, ids.length, protos.get(k)!.p, E, protos.get(k)!.dIn, { topK: 4, temperature: 1 }));
+        const perModule = keys.map((k, j) => arrowTokenWeights(caps[j]!, ids.length, protos.get(k)!.p, E, protos.get(k)!.dIn, { topK: 4, temperature: 1 }, lib.centres.get(k)));
         const best = aggregateRequestRouting(perModule, ids.length, E, { topK: 1, threshold: 0 }).selected[0]!.index;
         if (best === task.ownAdapter) own++;
         if (families[best] === task.targetFamily) fam++;
@@ -261,7 +261,9 @@ describe('routing accuracy', () => {
 
   it("makes quiver route's decisions on the compiled private pool (runRoute, onnxruntime-node), prompt by prompt, with and without a fallback", async () => {
     const compiled = join(root, 'compiled-private');
-    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', topK: 4, temperature: 1, threshold: 0, quiet: true, backend: 'wasm' });
+    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', centre: true, topK: 4, temperature: 1, threshold: 0, quiet: true, backend: 'wasm' });
+    // Centred routing on both sides: compile stores the centres eval computes (and they are not zero).
+    expect(lib.centres.size).toBeGreaterThan(0);
     const { tasks } = await loadEvalTasks(libDir, lib.index); // the test splits and the held-out tasks
     const router = await lib.requestRouter();
     const ids = router.adapterIds;
@@ -287,7 +289,7 @@ describe('routing accuracy', () => {
     const best = got.map((r) => Math.max(...r.scores)).sort((a, b) => a - b);
     const m = best.findIndex((b, i) => i >= best.length / 2 && b - best[i - 1]! > 1e-4);
     const threshold = (best[m - 1]! + best[m]!) / 2;
-    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold });
+    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold }, lib.centres);
     const withFallback = new PromptRouter(lib.model, lib.tokenizer, manifest);
     try {
       const fellBack = await check(await withFallback.route(inputs), threshold);

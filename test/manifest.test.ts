@@ -20,6 +20,8 @@ function sampleInput(): ManifestInput {
     adapters,
     routing: { topK: 2, temperature: 1, threshold: 0 },
     prototypes: new Map(modules.map((m) => [m.key, rng.normals(3 * m.dIn, 0.3)])),
+    // Centred routing on the first module only: the second routes on its raw input.
+    centres: new Map([[modules[0]!.key, rng.normals(modules[0]!.dIn, 2)]]),
   };
 }
 
@@ -33,7 +35,7 @@ function rewrite(bytes: Uint8Array, edit: (md: Record<string, unknown>) => void,
   return serializeSafetensors(ts, { [MANIFEST_METADATA_KEY]: canonicalJson(md) });
 }
 function readTensors(file: ReturnType<typeof readSafetensors>) {
-  return file.names().map((name) => ({ name, dtype: 'F16' as const, shape: file.info(name).shape, data: file.float32(name) }));
+  return file.names().map((name) => ({ name, dtype: file.info(name).dtype as 'F16' | 'F32', shape: file.info(name).shape, data: file.float32(name) }));
 }
 
 describe('routing manifest', () => {
@@ -70,13 +72,25 @@ for m in md["modules"]:
     b0, b1 = h[m["tensor"]]["data_offsets"]
     hh.update(data[b0:b1])
     vals[m["key"]] = np.frombuffer(data[b0:b1], dtype="<f2").astype(np.float32).tolist()
-print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals}))`,
+centres = {}
+for m in md["modules"]:
+    if m["centre"] is None:
+        continue
+    b0, b1 = h[m["centre"]]["data_offsets"]
+    hh.update(data[b0:b1])
+    centres[m["key"]] = np.frombuffer(data[b0:b1], dtype="<f4").tolist()
+print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals, "centres": centres}))`,
       bytes,
     );
-    const ref = JSON.parse(new TextDecoder().decode(out)) as { ok: boolean; vals: Record<string, number[]> };
+    const ref = JSON.parse(new TextDecoder().decode(out)) as { ok: boolean; vals: Record<string, number[]>; centres: Record<string, number[]> };
     expect(ref.ok).toBe(true);
     const m = await decodeManifest(bytes);
     for (const [key, vals] of Object.entries(ref.vals)) expect(Array.from(m.prototypes.get(key)!)).toEqual(vals);
+    // The centre is stored exactly (F32), for the first module only.
+    expect(Object.keys(ref.centres)).toEqual([input.modules[0]!.key]);
+    expect(ref.centres[input.modules[0]!.key]).toEqual(Array.from(input.centres!.get(input.modules[0]!.key)!));
+    expect([...m.centres.keys()]).toEqual([input.modules[0]!.key]);
+    expect(m.metadata.modules.map((x) => x.centre)).toEqual([`centres.${input.modules[0]!.key}`, null]);
     // numpy's float16 rounding of the float32 input is what is stored
     const rounded = runPython(
       'import sys, json, numpy as np; print(json.dumps(np.frombuffer(sys.stdin.buffer.read(), dtype="<f4").astype(np.float16).astype(np.float32).tolist()))',
@@ -94,7 +108,11 @@ print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals}))`,
 
   it('refuses another version, another format, and edited metadata', async () => {
     const bytes = await encodeManifest(sampleInput());
-    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 2)))).rejects.toThrow(/manifest version 2 is not supported.*reads version 1/);
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 3)))).rejects.toThrow(/manifest version 3 is not supported.*reads version 2/);
+    // A manifest of the format before centred routing: refused with the command that rebuilds it.
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 1)), 'old/manifest.safetensors')).rejects.toThrow(
+      /old\/manifest.safetensors: manifest version 1 is older than this Quiver reads \(version 2, which adds centred routing\): recompile it with `quiver compile <library> --out <folder>`/,
+    );
     await expect(decodeManifest(rewrite(bytes, (md) => (md.format = 'other')))).rejects.toThrow(/format is "other"/);
     await expect(decodeManifest(rewrite(bytes, (md) => (md.baseModel = 'evil')))).rejects.toThrow(/checksum mismatch/);
     await expect(decodeManifest(rewrite(bytes, (md) => ((md.routing as { topK: number }).topK = 0)))).rejects.toThrow(/routing.topK/);
@@ -105,7 +123,8 @@ print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals}))`,
     const bytes = await encodeManifest(sampleInput());
     await expect(
       decodeManifest(rewrite(bytes, () => {}, (ts) => {
-        ts[0]!.shape = [4, 6];
+        const t = ts.find((x) => x.name.startsWith('prototypes.'))!;
+        t.shape = [4, 6];
       })),
     ).rejects.toThrow(/has shape \[4, 6\], expected \[3, 8\]/);
     await expect(decodeManifest(rewrite(bytes, () => {}, (ts) => void ts.pop()))).rejects.toThrow(/prototype tensor .* is missing/);
@@ -113,6 +132,26 @@ print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals}))`,
       decodeManifest(rewrite(bytes, () => {}, (ts) => void ts.push({ name: 'junk', dtype: 'F16', shape: [1], data: new Float32Array(1) }))),
     ).rejects.toThrow(/tensor "junk" is not a routed module/);
     await expect(decodeManifest(serializeSafetensors([], { other: 'x' }), 'm')).rejects.toThrow(/m: not a Quiver routing manifest/);
+  });
+
+  it('checks the centres: shape and dtype on read, a routed module, its d_in and finite values on write', async () => {
+    const input = sampleInput();
+    const bytes = await encodeManifest(input);
+    const centre = `centres.${input.modules[0]!.key}`;
+    await expect(decodeManifest(rewrite(bytes, () => {}, (ts) => {
+          const t = ts.find((x) => x.name === centre)!;
+          t.shape = [4];
+          t.data = t.data.subarray(0, 4);
+        }))).rejects.toThrow(/centre tensor "centres.model.layers.0.self_attn.q_proj" has shape \[4\], expected \[8\]/);
+    await expect(decodeManifest(rewrite(bytes, () => {}, (ts) => void (ts.find((t) => t.name === centre)!.dtype = 'F16' as 'F32')))).rejects.toThrow(/is F16, expected F32/);
+    await expect(decodeManifest(rewrite(bytes, () => {}, (ts) => void ts.splice(ts.findIndex((t) => t.name === centre), 1)))).rejects.toThrow(/centre tensor .* is missing/);
+    await expect(decodeManifest(rewrite(bytes, () => {}, (ts) => {
+          const t = ts.find((x) => x.name === centre)!;
+          t.data[0] = t.data[0]! + 1;
+        }))).rejects.toThrow(/checksum mismatch/);
+    await expect(encodeManifest({ ...input, centres: new Map([['model.layers.5.self_attn.q_proj', new Float32Array(8)]]) })).rejects.toThrow(/not a routed module/);
+    await expect(encodeManifest({ ...input, centres: new Map([[input.modules[0]!.key, new Float32Array(7)]]) })).rejects.toThrow(/has 7 values, expected d_in 8/);
+    await expect(encodeManifest({ ...input, centres: new Map([[input.modules[0]!.key, new Float32Array(8).fill(Number.NaN)]]) })).rejects.toThrow(/not finite/);
   });
 
   it('refuses duplicate adapter ids and prototype counts that do not match', async () => {

@@ -177,6 +177,7 @@ describe('OnnxEmbedder (the shared wrapper the edge uses)', () => {
   const manifest = {
     metadata: { modules: keys.map((key) => ({ key, dIn: 32 })), adapters: Array.from({ length: E }, (_, i) => ({ id: `a${i}` })) },
     prototypes: new Map(keys.map((k) => [k, rng.normals(E * 32, 0.3)])),
+    centres: new Map(),
   } as unknown as Manifest;
   const onnx = writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: keys });
   const webTensors = { int64: (d: BigInt64Array, dims: number[]) => new ortWeb.Tensor('int64', d, dims), float32: (d: Float32Array, dims: number[]) => new ortWeb.Tensor('float32', d, dims) };
@@ -216,6 +217,42 @@ describe('OnnxEmbedder (the shared wrapper the edge uses)', () => {
       }
       await expect(tfjs.run([])).rejects.toThrow(/at least one token/);
       expect(() => new TfjsEmbedder(model, { ...manifest, metadata: { ...manifest.metadata, modules: [{ key: 'model.layers.0.self_attn.q_proj', dIn: 16 }] } } as unknown as Manifest, { padId: 0 })).toThrow(/d_in 16 in the manifest, 32 in the model/);
+    } finally {
+      tfjs.dispose();
+      model.dispose();
+      await session.release();
+    }
+  });
+
+  it('centred routing: |(x − c) · Pᵀ| with the manifest\'s centres fed, the same in onnxruntime-web, TF.js and JavaScript', async () => {
+    // Centres on q and o only: a module without one routes on its raw input, as before.
+    const centredKeys = [keys[0]!, keys[3]!];
+    const centred = { ...manifest, centres: new Map(centredKeys.map((k) => [k, rng.normals(32, 0.5)])) } as unknown as Manifest;
+    const onnxCentred = writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: keys, centred: centredKeys });
+    const session = await ortWeb.InferenceSession.create(onnxCentred.bytes);
+    const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data);
+    const tfjs = new TfjsEmbedder(model, centred, { padId: 0 });
+    try {
+      const embedder = new OnnxEmbedder(session, webTensors, centred);
+      const ids = randomIds(config, 1, 9, 3);
+      const [fromOnnx, fromTfjs] = await Promise.all([embedder.run(ids), tfjs.run(ids)]);
+      const x = reference(model, ids, 1, keys);
+      for (const k of keys) {
+        const c = centred.centres.get(k);
+        const want = arrowLogits(x.get(k)!, ids.length, centred.prototypes.get(k)!, E, 32, c);
+        // The centre is what the JavaScript reference subtracts: the same as its raw logits of x − c.
+        if (c) expect(maxAbsDiff(want, absProduct(x.get(k)!.map((v, i) => v - c[i % 32]!), centred.prototypes.get(k)!, 32))).toBeLessThanOrEqual(1e-5);
+        else expect(maxAbsDiff(want, absProduct(x.get(k)!, centred.prototypes.get(k)!, 32))).toBe(0);
+        expect(maxAbsDiff(fromOnnx.get(k)!, want), `${k} ONNX vs JS`).toBeLessThanOrEqual(1e-4);
+        expect(maxAbsDiff(fromTfjs.get(k)!, want), `${k} TF.js vs JS`).toBeLessThanOrEqual(1e-4);
+      }
+      // An embedder and a manifest that disagree on centring are refused, both ways.
+      const plain = await ortNode.InferenceSession.create(onnx.bytes);
+      expect(() => new OnnxEmbedder(plain, nodeTensors, centred, 'plain.onnx')).toThrow(/plain.onnx: the embedder lacks centres.model.layers.0.self_attn.q_proj/);
+      await plain.release();
+      const centredSession = await ortNode.InferenceSession.create(onnxCentred.bytes);
+      expect(() => new OnnxEmbedder(centredSession, nodeTensors, manifest, 'centred.onnx')).toThrow(/centred.onnx: the embedder takes inputs the manifest cannot feed: centres.model.layers.0.self_attn.q_proj/);
+      await centredSession.release();
     } finally {
       tfjs.dispose();
       model.dispose();

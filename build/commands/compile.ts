@@ -10,6 +10,7 @@ import { embedderOutputName } from '../../shared/router/embedder-outputs.js';
 import { promptIds } from '../../shared/router/prompt-ids.js';
 import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE, tokenizerConfigFor } from '../../shared/router/router-tokenizer.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import { libraryInputCentres } from '../arrow/input-centres.js';
 import { libraryPrototypes, POOLS, type AdapterPool } from '../arrow/library-prototypes.js';
 import { addManifestRoutingOptions, parsePositiveInt } from '../cli-options.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
@@ -27,8 +28,12 @@ import { parseBackend } from './pretrain.js';
 
 export { POOLS, type AdapterPool } from '../arrow/library-prototypes.js';
 
-/** compile's defaults besides the manifest's routing (DEFAULT_ROUTING): the paper's Private+Arrow pool, exact weights. */
-export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32' } as const satisfies { pool: AdapterPool; weights: WeightDtype };
+/**
+ * compile's defaults besides the manifest's routing (DEFAULT_ROUTING): the paper's Private+Arrow
+ * pool, exact weights, and centred routing (README, "Routing study": it doubles how often a
+ * held-out task is routed to its family).
+ */
+export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32', centre: true } as const satisfies { pool: AdapterPool; weights: WeightDtype; centre: boolean };
 
 /** What to compile, and the routing the manifest stores (addManifestRoutingOptions). */
 export interface CompileOptions extends RoutingDefaults {
@@ -38,6 +43,8 @@ export interface CompileOptions extends RoutingDefaults {
   window?: number;
   pool: AdapterPool;
   weights: WeightDtype;
+  /** Store the library's mean module inputs and route on inputs minus them (build/arrow/input-centres.ts). */
+  centre: boolean;
   backend?: BackendName;
   quiet?: boolean;
 }
@@ -47,6 +54,8 @@ export interface CompileSummary {
   adapters: { private: number; mbc: number };
   modules: number;
   layers: number;
+  /** The manifest stores centres (centred routing). */
+  centred: boolean;
   /** Bytes of each file written, by name. */
   bytes: Record<string, number>;
   /** Largest |ONNX − TensorFlow.js| over the check prompt's Arrow logits, and the largest logit. */
@@ -134,9 +143,11 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
       if (embedderOutputName(m.key) === null) throw new QuiverInputError(`routed module "${m.key}" is not a Llama projection the ONNX embedder can serve`, firstDir);
     }
 
+    const centres = opts.centre ? await libraryInputCentres(libDir, index, model, tokenizer, modules.map((m) => m.key)) : undefined;
     const weights = new Map(model.toHfTensors().map((t) => [t.name, t.data]));
     const onnxModel = writeLlamaEmbedder(config, (name) => weights.get(name)!, {
       modules: modules.map((m) => m.key),
+      centred: centres ? [...centres.keys()] : [],
       weightDtype: opts.weights,
       baseModel: index.baseModel,
       producerVersion: QUIVER_VERSION,
@@ -155,7 +166,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
 
     const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
     const embedder = { path: EMBEDDER_FILE, sha256: createHash('sha256').update(onnxModel.bytes).digest('hex'), layers: onnxModel.layers };
-    const manifest = await encodeManifest({ baseModel: index.baseModel, embedder, modules, adapters, routing, prototypes });
+    const manifest = await encodeManifest({ baseModel: index.baseModel, embedder, modules, adapters, routing, prototypes, centres });
 
     // Check the pair as the edge will read it: the decoded manifest (F16 prototypes) feeding the ONNX file.
     const checkIds = promptIds(tokenizer, CHECK_PROMPT).slice(0, config.maxPositionEmbeddings);
@@ -177,6 +188,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
       adapters: { private: adapters.filter((a) => a.kind === 'private').length, mbc: adapters.filter((a) => a.kind === 'mbc').length },
       modules: modules.length,
       layers: onnxModel.layers,
+      centred: centres !== undefined,
       bytes: Object.fromEntries(files.map(([name, data]) => [name, typeof data === 'string' ? Buffer.byteLength(data) : data.length])),
       check,
       degenerate,
@@ -201,7 +213,7 @@ export function formatCompileSummary(s: CompileSummary): string {
   return [
     `wrote ${s.outDir}`,
     `  adapters  ${s.adapters.private + s.adapters.mbc} (${s.adapters.private} private, ${s.adapters.mbc} MBC)`,
-    `  modules   ${s.modules} routed, embedder runs ${s.layers} layer(s)`,
+    `  modules   ${s.modules} routed, embedder runs ${s.layers} layer(s), ${s.centred ? 'centred on the library\'s mean module inputs' : 'raw inputs (--no-centre)'}`,
     ...Object.entries(s.bytes).map(([name, n]) => `  ${name.padEnd(width)}  ${n.toLocaleString('en-US')} bytes`),
     `  check     ONNX vs TensorFlow.js on ${s.check.tokens} tokens: Arrow logits max |error| ${s.check.maxAbsError.toExponential(1)} (logits up to ${s.check.maxAbs.toFixed(2)})`,
   ].join('\n');
@@ -219,7 +231,8 @@ export function registerCompileCommand(program: Command): void {
     .option('--layers <L>', 'run only the first L decoder layers at the edge; prototypes of later layers are left out (default: up to the last routed layer)', parsePositiveInt)
     .option('--window <tokens>', 'route a longer prompt on its first <tokens> ids: a cheaper edge (npm run bench:edge measures what it costs in routing agreement) (default: the base model\'s context)', parsePositiveInt)
     .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, COMPILE_DEFAULTS.pool as AdapterPool)
-    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, COMPILE_DEFAULTS.weights as WeightDtype);
+    .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, COMPILE_DEFAULTS.weights as WeightDtype)
+    .option('--no-centre', 'route on the raw module inputs, not on inputs minus the library\'s mean input (centred routing, the default)');
   addManifestRoutingOptions(command)
     .option('--backend <name>', `TensorFlow.js backend for the check against the model (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')

@@ -39,6 +39,7 @@ export function formatInspect(path: string, m: Manifest, opts: InspectOptions): 
     `routing    top-k ${md.routing.topK}, temperature ${md.routing.temperature}, threshold ${md.routing.threshold}`,
     `checksum   ${md.checksum}`,
     `modules    ${md.modules.length} routed: layers ${layers.join(', ')} × ${names.join(', ')} (d_in ${[...new Set(md.modules.map((x) => x.dIn))].join(', ')})`,
+    `centred    ${md.modules.filter((x) => x.centre !== null).length} of ${md.modules.length} modules (routing scores |(x − c) · v| where a module has a centre c, |x · v| elsewhere)`,
     `adapters   ${md.adapters.length}`,
     '',
     table([

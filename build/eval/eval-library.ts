@@ -14,6 +14,7 @@ import { readLibraryIndex, type LibraryIndex } from '../io/library-index.js';
 import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
 import { privatePoolManifest, PromptRouter, type PromptRouting } from './prompt-routing.js';
+import { libraryInputCentres } from '../arrow/input-centres.js';
 import { fixedAdapter, type RowAdapter } from './row-adapter.js';
 import { RowMix } from './row-mix.js';
 
@@ -56,6 +57,8 @@ export class EvalLibrary {
     readonly privates: AdapterSet,
     readonly mbc: AdapterSet,
     readonly settings: Pick<RoutingDefaults, 'topK' | 'temperature'>,
+    /** Per routed module, the centre compile stores (centred routing), for request-level and per-token Arrow alike. */
+    readonly centres: ReadonlyMap<string, Float32Array>,
   ) {}
 
   static async load(libraryDir: string, settings: Pick<RoutingDefaults, 'topK' | 'temperature'>): Promise<EvalLibrary> {
@@ -64,7 +67,9 @@ export class EvalLibrary {
     try {
       const privates = await loadAdapters(libraryDir, index.tasks.map((t) => ({ id: t.name, adapter: t.adapter })), model);
       const mbc = await loadAdapters(libraryDir, index.clusters.map((c) => ({ id: c.id, adapter: c.adapter })), model);
-      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings);
+      const routed = privates.experts[0]?.modules.map((m) => m.key) ?? [];
+      const centres = routed.length === 0 ? new Map<string, Float32Array>() : await libraryInputCentres(libraryDir, index, model, tokenizer, routed);
+      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings, centres);
     } catch (err) {
       model.dispose();
       throw err;
@@ -78,7 +83,7 @@ export class EvalLibrary {
    */
   async requestRouter(): Promise<PromptRouter> {
     if (!this.promptRouter) {
-      const manifest = await privatePoolManifest(this.libraryDir, this.index, { ...this.settings, threshold: 0 });
+      const manifest = await privatePoolManifest(this.libraryDir, this.index, { ...this.settings, threshold: 0 }, this.centres);
       const router = new PromptRouter(this.model, this.tokenizer, manifest);
       if (router.adapterIds.join() !== this.privates.ids.join()) {
         router.dispose();
@@ -117,11 +122,11 @@ export class EvalLibrary {
         return this.cached(system, () => {
           this.privatePrototypes ??= arrowPrototypes(this.model.config, this.privates.experts);
           const mix = system === 'private-arrow' ? 'parameters' : 'outputs';
-          return this.fixed(new ArrowRouter(this.model.config, this.privates.experts, this.privatePrototypes, { ...this.settings, mix }));
+          return this.fixed(new ArrowRouter(this.model.config, this.privates.experts, this.privatePrototypes, { ...this.settings, mix, centres: this.centres }));
         });
       case 'mbc-arrow':
         return this.cached(system, () =>
-          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, arrowPrototypes(this.model.config, this.mbc.experts), { ...this.settings, mix: 'parameters' })),
+          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, arrowPrototypes(this.model.config, this.mbc.experts), { ...this.settings, mix: 'parameters', centres: this.centres })),
         );
       case 'private-req-top1':
       case 'private-req-topk': {

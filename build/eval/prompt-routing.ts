@@ -27,10 +27,13 @@ export interface PromptRouting {
   layerBest: number[];
 }
 
-/** The private pool's manifest in memory, as `quiver compile` would write it (no embedder file). */
-export async function privatePoolManifest(libraryDir: string, index: LibraryIndex, routing: RoutingDefaults): Promise<Manifest> {
+/**
+ * The private pool's manifest in memory, as `quiver compile` would write it (no embedder file),
+ * with the centres compile stores (libraryInputCentres, build/arrow/input-centres.ts) when given.
+ */
+export async function privatePoolManifest(libraryDir: string, index: LibraryIndex, routing: RoutingDefaults, centres?: ReadonlyMap<string, Float32Array>): Promise<Manifest> {
   const p = await libraryPrototypes(libraryDir, index, 'private', { quiet: true });
-  return decodeManifest(await encodeManifest({ baseModel: index.baseModel, embedder: null, modules: p.modules, adapters: p.adapters, routing, prototypes: p.prototypes }));
+  return decodeManifest(await encodeManifest({ baseModel: index.baseModel, embedder: null, modules: p.modules, adapters: p.adapters, routing, prototypes: p.prototypes, centres }));
 }
 
 /** Routes prompts of the library's tasks through routeRequest, batched on the TensorFlow.js model. */
@@ -41,8 +44,8 @@ export class PromptRouter {
   private readonly layerParts: Array<RouterParts | null>;
   private readonly indexOf: Map<string, number>;
 
-  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest, centres?: ReadonlyMap<string, Float32Array>) {
-    this.embedder = new TfjsEmbedder(model, manifest, { padId: tokenizer.padId ?? 0, centres });
+  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest) {
+    this.embedder = new TfjsEmbedder(model, manifest, { padId: tokenizer.padId ?? 0 });
     const window = model.config.maxPositionEmbeddings;
     this.parts = { manifest, tokenizer, embedder: this.embedder, window };
     this.layerParts = Array.from({ length: model.config.numHiddenLayers }, (_, l) => {

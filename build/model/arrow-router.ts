@@ -19,11 +19,11 @@ import type { LoraModule } from './lora.js';
 import { groupLayout, groupOf, parseProjectionKey, type ProjectionGroup, type ProjectionName } from './projections.js';
 
 /**
- * |x · v_e| in the graph: x [n, dIn], prototypes as columns [dIn, E] → [n, E]. The TensorFlow.js
- * twin of shared/arrow/arrow-logits.ts.
+ * |(x − c) · v_e| in the graph: x [n, dIn], prototypes as columns [dIn, E] → [n, E]; c the module's
+ * centre [dIn] (centred routing) or none. The TensorFlow.js twin of shared/arrow/arrow-logits.ts.
  */
-export function arrowLogitsTf(x: tf.Tensor2D, protoT: tf.Tensor2D): tf.Tensor2D {
-  return tf.abs(tf.matMul(x, protoT));
+export function arrowLogitsTf(x: tf.Tensor2D, protoT: tf.Tensor2D, centre?: tf.Tensor1D | null): tf.Tensor2D {
+  return tf.abs(tf.matMul(centre ? (tf.sub(x, centre) as tf.Tensor2D) : x, protoT));
 }
 
 /**
@@ -57,12 +57,15 @@ export interface ArrowExpert {
 export interface ArrowRouterOptions extends Pick<RoutingDefaults, 'topK' | 'temperature'> {
   /** How the chosen experts combine (see the file comment). PEFT's 'outputs' by default. */
   mix?: 'outputs' | 'parameters';
+  /** Per routed module key, the centre [dIn] subtracted from its input before |x · v| (the manifest's centres); none: raw inputs. */
+  centres?: ReadonlyMap<string, Float32Array>;
 }
 
 /** A routed module's experts stacked for two matmuls. */
 interface StackedModule {
   name: ProjectionName;
   protoT: tf.Tensor2D; // [dIn, E]: prototypes as columns
+  centre: tf.Tensor1D | null; // [dIn], centred routing
   at: tf.Tensor2D; // [dIn, Σ r_e]: every expert's Aᵀ side by side
   b: tf.Tensor2D; // [Σ r_e, dOut]: every expert's (α/r)·Bᵀ stacked
   expand: tf.Tensor2D; // [E, Σ r_e]: 1 where rank row belongs to expert e
@@ -70,7 +73,7 @@ interface StackedModule {
 
 export class ArrowRouter implements AdapterDelta {
   private readonly groups = new Map<string, StackedModule[]>(); // "layer:group"
-  private readonly options: Required<ArrowRouterOptions>;
+  private readonly options: Required<Omit<ArrowRouterOptions, 'centres'>>;
   private readonly experts: number;
   private readonly equalRanks: boolean;
 
@@ -78,7 +81,7 @@ export class ArrowRouter implements AdapterDelta {
    * @param prototypes per routed module key, the experts' prototypes row-major [E, dIn] (in expert order)
    */
   constructor(modelConfig: LlamaConfig, experts: readonly ArrowExpert[], prototypes: ReadonlyMap<string, Float32Array>, options: ArrowRouterOptions) {
-    this.options = { mix: 'outputs', ...options };
+    this.options = { mix: options.mix ?? 'outputs', topK: options.topK, temperature: options.temperature };
     this.experts = experts.length;
     const E = experts.length;
     if (E === 0) throw new RangeError('Arrow routing needs at least one expert');
@@ -95,6 +98,12 @@ export class ArrowRouter implements AdapterDelta {
       for (let k = 0; k < r; k++) expand[e * totalRank + col++] = 1;
     });
 
+    const centreOf = (key: string, dIn: number): tf.Tensor1D | null => {
+      const c = options.centres?.get(key);
+      if (c === undefined) return null;
+      if (c.length !== dIn) throw new RangeError(`the centre of ${key} has ${c.length} values, expected ${dIn}`);
+      return tf.tensor1d(c);
+    };
     for (const [key, proto] of prototypes) {
       const parsed = parseProjectionKey(key);
       if (!parsed || parsed.layer >= modelConfig.numHiddenLayers) throw new RangeError(`cannot route "${key}": not a projection of this model`);
@@ -125,6 +134,7 @@ export class ArrowRouter implements AdapterDelta {
         {
           name: parsed.name,
           protoT: tf.tensor2d(protoT, [dIn, E]),
+          centre: centreOf(key, dIn),
           at: tf.tensor2d(at, [dIn, totalRank]),
           b: tf.tensor2d(b, [totalRank, member.dOut]),
           expand: tf.tensor2d(expand, [E, totalRank]),
@@ -134,7 +144,7 @@ export class ArrowRouter implements AdapterDelta {
   }
 
   private moduleDelta(x: tf.Tensor2D, m: StackedModule): tf.Tensor2D {
-    const w = arrowWeightsTf(arrowLogitsTf(x, m.protoT), this.options); // [n, E]
+    const w = arrowWeightsTf(arrowLogitsTf(x, m.protoT, m.centre), this.options); // [n, E]
     const u = tf.matMul(x, m.at); // [n, Σr]: every expert's A x
     if (this.options.mix === 'outputs') {
       return tf.matMul(tf.mul(u, tf.matMul(w, m.expand)), m.b); // Σ_e w_e B_e A_e x
@@ -154,7 +164,7 @@ export class ArrowRouter implements AdapterDelta {
   }
 
   dispose(): void {
-    for (const g of this.groups.values()) for (const m of g) tf.dispose([m.protoT, m.at, m.b, m.expand]);
+    for (const g of this.groups.values()) for (const m of g) tf.dispose([m.protoT, m.at, m.b, m.expand, ...(m.centre ? [m.centre] : [])]);
     this.groups.clear();
   }
 }

@@ -22,8 +22,6 @@ export interface TfjsEmbedderOptions {
   padId: number;
   /** Prompts per forward pass (default 128). */
   maxBatch?: number;
-  /** Per routed module key, a vector [dIn] subtracted from the module's input before |x · v| (centred routing); none: raw inputs. */
-  centres?: ReadonlyMap<string, Float32Array>;
 }
 
 interface Pending {
@@ -43,7 +41,7 @@ export class TfjsEmbedder implements Embedder {
 
   constructor(
     private readonly model: LlamaModel,
-    manifest: Pick<Manifest, 'metadata' | 'prototypes'>,
+    manifest: Pick<Manifest, 'metadata' | 'prototypes' | 'centres'>,
     private readonly options: TfjsEmbedderOptions,
   ) {
     const { modules, adapters } = manifest.metadata;
@@ -63,7 +61,7 @@ export class TfjsEmbedder implements Embedder {
       return tf.tidy(() => tf.transpose(tf.tensor2d(p, [this.adapters, m.dIn])) as tf.Tensor2D);
     });
     this.centreT = modules.map((m) => {
-      const c = options.centres?.get(m.key);
+      const c = manifest.centres.get(m.key);
       if (c === undefined) return null;
       if (c.length !== m.dIn) throw new RangeError(`the centre of "${m.key}" has ${c.length} values, its input ${m.dIn}`);
       return tf.tensor1d(c);
@@ -115,9 +113,7 @@ export class TfjsEmbedder implements Embedder {
       const { captures } = this.model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: this.keys });
       logits = this.keys.map((key, j) => {
         const x = captures[key]!; // [B, T, dIn]
-        const rows = tf.reshape(x, [B * T, x.shape[2]]) as tf.Tensor2D;
-        const centre = this.centreT[j];
-        return arrowLogitsTf(centre ? (tf.sub(rows, centre) as tf.Tensor2D) : rows, this.protoT[j]!).dataSync() as Float32Array; // [B·T, E]
+        return arrowLogitsTf(tf.reshape(x, [B * T, x.shape[2]]), this.protoT[j]!, this.centreT[j]).dataSync() as Float32Array; // [B·T, E]
       });
     });
     return prompts.map((p, b) => new Map(this.keys.map((key, j) => [key, logits[j]!.slice(b * T * E, (b * T + p.length) * E)])));

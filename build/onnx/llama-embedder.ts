@@ -16,7 +16,7 @@
  * Transpose of a weight at run time. The graph stops at the last hidden state a routed module reads.
  */
 import { encodeF16 } from '../../shared/half.js';
-import { arrowLogitsName, EMBEDDER_INPUT, moduleInputSite, MODULE_INPUT_SITES, prototypesInputName, siteOutputName, type ModuleInputSite } from '../../shared/router/embedder-outputs.js';
+import { arrowLogitsName, centreInputName, EMBEDDER_INPUT, moduleInputSite, MODULE_INPUT_SITES, prototypesInputName, siteOutputName, type ModuleInputSite } from '../../shared/router/embedder-outputs.js';
 import type { LlamaConfig } from '../model/config.js';
 import { rotateHalfMatrix } from '../model/rope.js';
 import { OnnxGraph, TensorType, type Dim } from './onnx-graph.js';
@@ -39,6 +39,11 @@ export interface LlamaEmbedderOptions {
    * [adapters, dIn] (measured in bench/embedder.ts; ties the ONNX file to one library).
    */
   arrowLogits?: 'inputs' | 'none' | { folded: ReadonlyMap<string, Float32Array> };
+  /**
+   * Routed modules whose Arrow logits are |(x − c) · Pᵀ|, c the graph input `centres.<key>` [dIn]
+   * (the manifest's tensor of that name; centred routing). Default none.
+   */
+  centred?: readonly string[];
   /** For metadata_props. */
   baseModel?: string;
   producerVersion?: string;
@@ -154,6 +159,9 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
   };
   const outDims: Dim[] = ['batch', 'seq'];
   const arrow = options.arrowLogits ?? 'inputs';
+  const centred = new Set(options.centred ?? []);
+  for (const key of centred) if (!options.modules.includes(key)) throw new RangeError(`centred module "${key}" is not a routed module`);
+  if (centred.size > 0 && arrow === 'none') throw new RangeError('centred modules need Arrow logits in the graph');
   const emit = (l: number, site: ModuleInputSite, x: string, dIn: number): void => {
     if (!wanted.has(`${l}:${site}`)) return;
     const name = siteOutputName(l, site);
@@ -174,7 +182,8 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
       }
       const out = arrowLogitsName(key);
       const vT = g.node('Transpose', [prototypes], [{ name: 'perm', ints: [1, 0] }], out); // [dIn, adapters]
-      g.output(g.node('Abs', [g.node('MatMul', [x, vT], [], out)], [], out, out), TensorType.FLOAT, [...outDims, 'adapters']);
+      const routed = centred.has(key) ? g.node('Sub', [x, g.input(centreInputName(key), TensorType.FLOAT, [dIn])], [], out) : x;
+      g.output(g.node('Abs', [g.node('MatMul', [routed, vT], [], out)], [], out, out), TensorType.FLOAT, [...outDims, 'adapters']);
       outputs.push(out);
     }
   };

@@ -12,7 +12,7 @@ export interface NodeEmbedder {
 }
 
 /** `model`: the .onnx bytes; `where` names the file in errors. */
-export async function createNodeEmbedder(model: Uint8Array, manifest: Pick<Manifest, 'metadata' | 'prototypes'>, where: string): Promise<NodeEmbedder> {
+export async function createNodeEmbedder(model: Uint8Array, manifest: Pick<Manifest, 'metadata' | 'prototypes' | 'centres'>, where: string): Promise<NodeEmbedder> {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
   try {

@@ -40,6 +40,8 @@ export const CompileSection = z.strictObject({
   layers: z.number().int().positive().optional(),
   /** ONNX weight storage: `f32` or `f16`. */
   weights: z.enum(['f32', 'f16']).default(COMPILE_DEFAULTS.weights),
+  /** Centred routing: the mean module input over the library's training prompts is stored and subtracted (quiver compile --no-centre: false). */
+  centre: z.boolean().default(COMPILE_DEFAULTS.centre),
   /** The manifest's routing defaults. */
   topK: RoutingDefaults.shape.topK.default(DEFAULT_ROUTING.topK),
   temperature: RoutingDefaults.shape.temperature.default(DEFAULT_ROUTING.temperature),

@@ -2,10 +2,12 @@
  * A trained library loaded for serving: the base checkpoint (library.json's `base`), its tokenizer
  * and chat template, every private and MBC adapter under its library id, and the paper's form —
  * per-token Arrow over the private adapters and over the MBC adapters, with eval's settings
- * (top-k 4, temperature 1, parameter mix: the `private-arrow` and `mbc-arrow` systems).
+ * (top-k 4, temperature 1, parameter mix, centred on the library's training prompts: the
+ * `private-arrow` and `mbc-arrow` systems).
  */
 import { resolve } from 'node:path';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import { libraryInputCentres } from '../arrow/input-centres.js';
 import { EVAL_DEFAULTS } from '../commands/eval.js';
 import { ArrowRouter, arrowPrototypes } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
@@ -27,9 +29,9 @@ export interface ServeLibrary {
   dispose(): void;
 }
 
-function arrowRouter(name: string, root: string, loras: readonly ServedLora[], model: LlamaModel): ServedRouter {
+function arrowRouter(name: string, root: string, loras: readonly ServedLora[], model: LlamaModel, centres: ReadonlyMap<string, Float32Array>): ServedRouter {
   const experts = loras.map((l) => l.expert);
-  const delta = new ArrowRouter(model.config, experts, arrowPrototypes(model.config, experts), { topK: EVAL_DEFAULTS.topK, temperature: EVAL_DEFAULTS.temperature, mix: 'parameters' });
+  const delta = new ArrowRouter(model.config, experts, arrowPrototypes(model.config, experts), { topK: EVAL_DEFAULTS.topK, temperature: EVAL_DEFAULTS.temperature, mix: 'parameters', centres });
   return { name, root, delta };
 }
 
@@ -44,8 +46,10 @@ export async function loadServeLibrary(libraryArg: string): Promise<ServeLibrary
     const mbc: ServedLora[] = [];
     for (const c of index.clusters) mbc.push(await readLoraExpert(c.id, resolve(libraryDir, c.adapter), model.config));
     const routers: ServedRouter[] = [];
-    if (privates.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.private, libraryDir, privates, model));
-    if (mbc.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.mbc, libraryDir, mbc, model));
+    const routed = privates[0]?.expert.modules.map((m) => m.key) ?? mbc[0]?.expert.modules.map((m) => m.key) ?? [];
+    const centres = routed.length === 0 ? new Map<string, Float32Array>() : await libraryInputCentres(libraryDir, index, model, tokenizer, routed);
+    if (privates.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.private, libraryDir, privates, model, centres));
+    if (mbc.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.mbc, libraryDir, mbc, model, centres));
     const models = new ServedModels(index.baseModel, basePath, model.config, [...privates, ...mbc], routers);
     const template = (tokenizerConfig as { chat_template?: unknown } | null)?.chat_template;
     return {

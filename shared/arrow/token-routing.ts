@@ -10,6 +10,7 @@ import { arrowWeightsFromLogits } from './logit-routing.js';
  *
  * @param hidden row-major [tokens, dIn]
  * @param prototypes row-major [adapters, dIn]
+ * @param centre [dIn], subtracted from every x first (centred routing), or none
  * @returns row-major [tokens, adapters] weights; each row sums to 1
  */
 export function arrowTokenWeights(
@@ -19,6 +20,7 @@ export function arrowTokenWeights(
   adapters: number,
   dIn: number,
   options: Pick<RoutingDefaults, 'topK' | 'temperature'>,
+  centre?: ArrayLike<number>,
 ): Float32Array {
-  return arrowWeightsFromLogits(arrowLogits(hidden, tokens, prototypes, adapters, dIn), tokens, adapters, options);
+  return arrowWeightsFromLogits(arrowLogits(hidden, tokens, prototypes, adapters, dIn, centre), tokens, adapters, options);
 }

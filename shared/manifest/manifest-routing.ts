@@ -3,8 +3,8 @@ import { RoutingDefaults } from './schema.js';
 
 /**
  * The manifest's bytes with other routing defaults and nothing else changed: the same base model,
- * embedder reference (so the embedder file stays valid), modules, adapters and F16 prototypes
- * (decoded F16 re-encodes exactly), and a new checksum. With the same routing it gives the same
+ * embedder reference (so the embedder file stays valid), modules, adapters, F16 prototypes
+ * (decoded F16 re-encodes exactly) and centres, and a new checksum. With the same routing it gives the same
  * bytes as the file the manifest was decoded from.
  */
 export async function withRouting(manifest: Manifest, routing: RoutingDefaults): Promise<Uint8Array> {
@@ -16,5 +16,6 @@ export async function withRouting(manifest: Manifest, routing: RoutingDefaults):
     adapters: md.adapters,
     routing: RoutingDefaults.parse(routing),
     prototypes: manifest.prototypes,
+    centres: manifest.centres,
   });
 }

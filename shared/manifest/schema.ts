@@ -2,11 +2,15 @@ import { z } from 'zod';
 
 /**
  * The routing manifest: what the build writes and the edge reads. One safetensors file holding one
- * F16 tensor [adapters, dIn] of Arrow prototypes per routed module, and this JSON in the
- * `__metadata__` entry `quiver.manifest`. This schema is the single source of the types.
+ * F16 tensor [adapters, dIn] of Arrow prototypes per routed module, optionally one F32 tensor [dIn]
+ * per routed module that routing subtracts from the module's input first (its centre), and this
+ * JSON in the `__metadata__` entry `quiver.manifest`. This schema is the single source of the types.
+ *
+ * Version 2 added the centres (version 1 had none); a version-1 manifest is refused with the
+ * command that rebuilds it.
  */
 export const MANIFEST_FORMAT = 'quiver.routing-manifest';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 export const MANIFEST_METADATA_KEY = 'quiver.manifest';
 export const MANIFEST_FILE = 'manifest.safetensors';
 
@@ -19,6 +23,12 @@ export const RoutedModule = z.strictObject({
   dIn: z.number().int().positive(),
   /** Name of the prototype tensor in the file. */
   tensor: z.string().min(1),
+  /**
+   * Name of the F32 tensor [dIn] subtracted from the module's input before |x · v| (centred
+   * routing: the mean input over the library's training prompts, docs/method.md), or null: the
+   * input as it is (imported adapters, whose data Quiver never sees).
+   */
+  centre: z.string().min(1).nullable(),
 });
 export type RoutedModule = z.infer<typeof RoutedModule>;
 

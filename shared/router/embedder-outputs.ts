@@ -7,6 +7,10 @@
  * |x · Pᵀ| [batch, seq, adapters], computed in the graph (bench/embedder.ts: 10× faster than the
  * same product in JavaScript on the default base).
  *
+ * Centred routing: a module whose manifest entry has a centre also takes the input
+ * `centres.<module key>` [dIn] (the manifest's tensor of that name), and its logits are
+ * |(x − c) · Pᵀ|.
+ *
  * Hidden states: a routed module's prototype lives in that module's input space, so the graph also
  * outputs module inputs — once per distinct hidden state, because q, k and v read the same
  * post-input_layernorm state (and gate and up the same post-attention_layernorm state). Names are
@@ -17,7 +21,7 @@
  *   model.layers.N.mlp.down_proj.input              → mlp.down_proj (silu(gate)·up)
  * The ONNX writer names its outputs with this file and the embedders read them with it.
  */
-import { prototypeTensorName } from '../manifest/manifest-codec.js';
+import { centreTensorName, prototypeTensorName } from '../manifest/manifest-codec.js';
 import { parseModuleKey } from '../peft/module-names.js';
 
 /** The embedder's token input: int64 [batch, seq]. */
@@ -25,6 +29,9 @@ export const EMBEDDER_INPUT = 'input_ids';
 
 /** The graph input for a module's prototypes: the manifest's tensor of the same name. */
 export const prototypesInputName: (moduleKey: string) => string = prototypeTensorName;
+
+/** The graph input for a module's centre (centred routing): the manifest's tensor of the same name. */
+export const centreInputName: (moduleKey: string) => string = centreTensorName;
 
 /** The graph output of a module's Arrow logits |x · v_e|, [batch, seq, adapters]. */
 export function arrowLogitsName(moduleKey: string): string {

@@ -2,13 +2,13 @@
  * An Embedder over an ONNX Runtime session of the Quiver embedder (embedder-outputs.ts), written
  * against the few members that onnxruntime-node and onnxruntime-web share (both re-export
  * onnxruntime-common), so that Node and the edge run the same code around their own runtime: the
- * caller passes the session and tensor constructors. The manifest's prototypes become input
- * tensors once; each request feeds them with the prompt's ids.
+ * caller passes the session and tensor constructors. The manifest's prototypes (and centres)
+ * become input tensors once; each request feeds them with the prompt's ids.
  */
 import { QuiverInputError } from '../errors.js';
 import type { Manifest } from '../manifest/manifest-codec.js';
 import type { Embedder } from './embedder.js';
-import { arrowLogitsName, EMBEDDER_INPUT, prototypesInputName } from './embedder-outputs.js';
+import { arrowLogitsName, centreInputName, EMBEDDER_INPUT, prototypesInputName } from './embedder-outputs.js';
 
 export interface OnnxTensorLike {
   readonly data: unknown;
@@ -41,12 +41,13 @@ export class OnnxEmbedder implements Embedder {
   constructor(
     private readonly session: OnnxSessionLike,
     private readonly tensors: OnnxTensorFactory,
-    private readonly manifest: Pick<Manifest, 'metadata' | 'prototypes'>,
+    private readonly manifest: Pick<Manifest, 'metadata' | 'prototypes' | 'centres'>,
     private readonly where = 'embedder.onnx',
   ) {
     const { modules } = manifest.metadata;
     this.adapters = manifest.metadata.adapters.length;
-    const inputs = [EMBEDDER_INPUT, ...modules.map((m) => prototypesInputName(m.key))];
+    const centred = modules.filter((m) => manifest.centres.has(m.key));
+    const inputs = [EMBEDDER_INPUT, ...modules.map((m) => prototypesInputName(m.key)), ...centred.map((m) => centreInputName(m.key))];
     const missing = [...inputs.filter((n) => !session.inputNames.includes(n)), ...modules.map((m) => arrowLogitsName(m.key)).filter((n) => !session.outputNames.includes(n))];
     if (missing.length > 0) {
       throw new QuiverInputError(`the embedder lacks ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}: compile it for this manifest's modules`, where);
@@ -54,6 +55,7 @@ export class OnnxEmbedder implements Embedder {
     const extra = session.inputNames.filter((n) => !inputs.includes(n));
     if (extra.length > 0) throw new QuiverInputError(`the embedder takes inputs the manifest cannot feed: ${extra.slice(0, 3).join(', ')}`, where);
     for (const m of modules) this.prototypeFeeds[prototypesInputName(m.key)] = tensors.float32(manifest.prototypes.get(m.key)!, [this.adapters, m.dIn]);
+    for (const m of centred) this.prototypeFeeds[centreInputName(m.key)] = tensors.float32(manifest.centres.get(m.key)!, [m.dIn]);
     this.fetches = modules.map((m) => arrowLogitsName(m.key));
   }
 

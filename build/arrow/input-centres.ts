@@ -1,0 +1,77 @@
+/**
+ * The centres of centred routing (docs/method.md, "Centred routing"): per routed module, the mean
+ * input of the base model to that module over the library's training prompts — each task's mean
+ * over its prompt tokens, then the mean of those, so every task weighs the same. Routing scores
+ * |(x − c) · v| instead of |x · v|: every prompt's module inputs share a large common part, which
+ * makes whichever prototypes lean towards it win for every prompt (the "hub" adapters); removing it
+ * leaves what tells the tasks apart.
+ *
+ * `quiver compile` stores them in the manifest; eval's in-memory manifest computes them the same
+ * way here, so what eval measures is what the edge serves.
+ */
+import { resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { QuiverInputError } from '../../shared/errors.js';
+import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
+import type { LibraryIndex } from '../io/library-index.js';
+import type { LlamaModel } from '../model/llama.js';
+import { encodePrompt } from '../train/encode-examples.js';
+import { loadTaskSet } from '../train/task-set.js';
+
+/** Training prompts per task the centres read (spread evenly over each training split). */
+export const CENTRE_PROMPTS_PER_TASK = 64;
+
+/** Per module key, the mean over `taskPrompts` (one list of prompt id sequences per task) of each task's mean module input. */
+export function inputCentres(model: LlamaModel, taskPrompts: ReadonlyArray<ReadonlyArray<readonly number[]>>, keys: readonly string[], padId: number): Map<string, Float32Array> {
+  const sums = new Map<string, Float64Array>();
+  let tasks = 0;
+  for (const prompts of taskPrompts) {
+    if (prompts.length === 0) continue;
+    tasks++;
+    const B = prompts.length;
+    const T = Math.max(...prompts.map((p) => p.length));
+    const ids = new Int32Array(B * T).fill(padId);
+    prompts.forEach((p, b) => ids.set(p, b * T));
+    const rows = prompts.reduce((s, p) => s + p.length, 0);
+    // Read inside tidy, kept outside it (tidy would walk a returned typed array element by element).
+    let data: Float32Array[] = [];
+    tf.tidy(() => {
+      const { captures } = model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: keys });
+      data = keys.map((k) => captures[k]!.dataSync() as Float32Array);
+    });
+    keys.forEach((key, j) => {
+      const x = data[j]!;
+      const dIn = x.length / (B * T);
+      const own = new Float64Array(dIn);
+      prompts.forEach((p, b) => {
+        for (let t = 0; t < p.length; t++) {
+          const off = (b * T + t) * dIn;
+          for (let d = 0; d < dIn; d++) own[d]! += x[off + d]!;
+        }
+      });
+      const sum = sums.get(key) ?? new Float64Array(dIn);
+      for (let d = 0; d < dIn; d++) sum[d]! += own[d]! / rows;
+      sums.set(key, sum);
+    });
+  }
+  if (tasks === 0) throw new RangeError('centred routing needs at least one prompt');
+  return new Map([...sums].map(([k, s]) => [k, Float32Array.from(s, (v) => v / tasks)]));
+}
+
+/** `perTask` prompts of each task's training split, evenly spaced, as the router encodes them. */
+export function trainingPrompts(tokenizer: Tokenizer, inputs: readonly string[], perTask = CENTRE_PROMPTS_PER_TASK): number[][] {
+  const n = Math.min(perTask, inputs.length);
+  return Array.from({ length: n }, (_, i) => encodePrompt(tokenizer, inputs[Math.floor((i * inputs.length) / n)]!));
+}
+
+/** The centres of a trained library's routed modules: its tasks' training prompts (library.json's task folder). */
+export async function libraryInputCentres(libraryDir: string, index: LibraryIndex, model: LlamaModel, tokenizer: Tokenizer, keys: readonly string[]): Promise<Map<string, Float32Array>> {
+  const tasksDir = resolve(libraryDir, index.tasksDir);
+  const loaded = new Map((await loadTaskSet(tasksDir)).map((t) => [t.name, t]));
+  const prompts = index.tasks.map((t) => {
+    const task = loaded.get(t.name);
+    if (!task) throw new QuiverInputError(`library.json lists task "${t.name}", which is not in the task folder`, tasksDir);
+    return trainingPrompts(tokenizer, task.splits.train.map((x) => x.input));
+  });
+  return inputCentres(model, prompts, keys, tokenizer.padId ?? 0);
+}
