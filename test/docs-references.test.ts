@@ -1,6 +1,6 @@
 /**
  * The docs the code cites exist: every `docs/<name>.md, "Section"` reference in a comment, README or
- * ARCHITECTURE names a file of docs/ and one of its `## ` headings; and nothing cites the reference
+ * ARCHITECTURE names a file of docs/ and one of its `##`–`####` headings; and nothing cites the reference
  * notes the docs were written from (DESIGN.md, ENVIRONMENT.md, INTERFACES.md), which are not part
  * of the repository.
  */
@@ -16,7 +16,7 @@ function files(path: string): string[] {
 }
 
 const texts = ROOTS.flatMap(files).filter((f) => /\.(ts|md|json|toml)$|\/run$/.test(f)).map((f) => ({ file: f, text: readFileSync(f, 'utf8') }));
-const headings = (doc: string) => new Set([...readFileSync(doc, 'utf8').matchAll(/^## (.+)$/gm)].map((m) => m[1]!.trim()));
+const headings = (doc: string) => new Set([...readFileSync(doc, 'utf8').matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1]!.trim()));
 
 describe('references to docs/', () => {
   it('name an existing file and, where they quote one, an existing section', () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
 async function variantManifest(topK: number): Promise<Uint8Array> {
   const m = await decodeManifest(files.manifest);
   const md = m.metadata;
-  return encodeManifest({ baseModel: md.baseModel, embedder: md.embedder, modules: md.modules, adapters: md.adapters, routing: { ...md.routing, topK }, prototypes: m.prototypes });
+  return encodeManifest({ baseModel: md.baseModel, embedder: md.embedder, modules: md.modules, adapters: md.adapters, routing: { ...md.routing, topK }, prototypes: m.prototypes, centres: m.centres });
 }
 
 describe('routing', () => {
@@ -204,7 +204,7 @@ describe('the manifest in R2', () => {
 
     // A manifest compiled for another embedder: refused by the embedder's sha256.
     const m = await decodeManifest(good);
-    const other = await encodeManifest({ ...m.metadata, embedder: { ...m.metadata.embedder!, sha256: 'f'.repeat(64) }, prototypes: m.prototypes });
+    const other = await encodeManifest({ ...m.metadata, embedder: { ...m.metadata.embedder!, sha256: 'f'.repeat(64) }, prototypes: m.prototypes, centres: m.centres });
     bucket.put('manifest.safetensors', other);
     expect((await health()).refusal.reason).toMatch(/sha256/);
 
