@@ -12,6 +12,7 @@
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { QuiverInputError } from '../../shared/errors.js';
+import { evenlySpaced } from '../../shared/evenly-spaced.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import type { LibraryIndex } from '../io/library-index.js';
 import type { LlamaModel } from '../model/llama.js';
@@ -60,8 +61,7 @@ export function inputCentres(model: LlamaModel, taskPrompts: ReadonlyArray<Reado
 
 /** `perTask` prompts of each task's training split, evenly spaced, as the router encodes them. */
 export function trainingPrompts(tokenizer: Tokenizer, inputs: readonly string[], perTask = CENTRE_PROMPTS_PER_TASK): number[][] {
-  const n = Math.min(perTask, inputs.length);
-  return Array.from({ length: n }, (_, i) => encodePrompt(tokenizer, inputs[Math.floor((i * inputs.length) / n)]!));
+  return evenlySpaced(inputs, perTask).map((input) => encodePrompt(tokenizer, input));
 }
 
 /** The centres of a trained library's routed modules: its tasks' training prompts (library.json's task folder). */

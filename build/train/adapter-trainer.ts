@@ -16,6 +16,7 @@ import type { TaskExample } from '../../shared/task-data.js';
 import { encodeExample, fitsContext, type EncodedExample } from './encode-examples.js';
 import { StepTrainer } from './step-trainer.js';
 import { evaInitModules } from './eva-init.js';
+import { evenlySpaced } from '../../shared/evenly-spaced.js';
 import type { TrainConfig } from './train-config.js';
 import type { LlamaModel } from '../model/llama.js';
 import { promptAnswerBatch, type TrainBatch } from './train-batch.js';
@@ -46,9 +47,7 @@ function meanLoss(trainer: StepTrainer, batches: TrainBatch[]): number {
 export function initialLora(model: LlamaModel, train: readonly EncodedExample[], c: TrainConfig, padId: number): Lora {
   const lora = { r: c.r, loraAlpha: c.loraAlpha, loraDropout: c.loraDropout, targetModules: c.targetModules };
   if (c.init === 'kaiming') return Lora.init(model.config, lora, c.seed);
-  const n = Math.min(c.initExamples, train.length);
-  // Evenly spaced over the split: a cluster's union lists its tasks one after another.
-  const prompts = Array.from({ length: n }, (_, i) => train[Math.floor((i * train.length) / n)]!.prompt);
+  const prompts = evenlySpaced(train, c.initExamples).map((x) => x.prompt);
   const modules = evaInitModules(model, prompts, { r: c.r, targetModules: c.targetModules, inputs: c.init === 'eva-centred' ? 'centred' : 'raw', padId });
   return Lora.fromModules(model.config, lora, modules, c.seed);
 }

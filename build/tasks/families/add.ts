@@ -18,8 +18,9 @@ export const addTasks = defineFamily<AddTask>({
     { name: 'add-plus-qa', template: 'What is {a} plus {b}?', domain: 'number 10-99 plus digit 1-9', min: 10, max: 99 },
     { name: 'add-more-than', template: '{b} more than {a} is', domain: 'number 100-199 plus digit 1-9', min: 100, max: 199 },
     { name: 'add-price-total', template: 'Total of {a} and {b}:', domain: 'price $1-$99 plus $1-$9', min: 1, max: 99, dollars: true },
-    // Held out: a new template on a training domain.
-    { name: 'add-to', template: 'Add {b} to {a}:', domain: 'number 0-99 plus digit 1-9', min: 0, max: 99, heldOut: true },
+    // No held-out task: every add adapter of the default library scores 0-1% on its own task, so
+    // a held-out one (`add-to`, "Add {b} to {a}:", was one) measures nothing (README, "The held-out
+    // suite").
   ],
   source: () => 'synthetic: seeded random numbers',
   draw: (task, { rng }) => {

@@ -32,6 +32,8 @@ export const compareTasks = defineFamily<CompareTask>({
     { name: 'biggest-of-three', template: 'Biggest of {a}, {b}, {c}:', domain: '2-digit number, three of them', choices: 3, min: 10, max: 99 },
     // Held out: a training template on a domain no training task sees (4-digit years).
     { name: 'larger-year', template: 'Larger: {a} or {b}?', domain: 'year, 1900 to 2030', choices: 2, min: 1900, max: 2030, heldOut: true },
+    // Held out: a training template on another training domain (max-3digit-call's numbers).
+    { name: 'larger-3digit', template: 'Larger: {a} or {b}?', domain: '3-digit number', choices: 2, min: 100, max: 999, heldOut: true },
   ],
   source: () => 'synthetic: seeded random numbers',
   draw: (task, { rng }) => {

@@ -15,6 +15,8 @@ export const lastLetterTasks = defineFamily<ItemTask>({
     // sees, were tried: every last-letter adapter stays at 8-33% on them, so that task measured
     // the domain, not the skill.)
     { name: 'last-word-final', template: 'Final letter of {x}:', domain: 'word', heldOut: true },
+    // Held out: the same new template on names.
+    { name: 'last-name-final', template: 'Final letter of {x}:', domain: 'name', heldOut: true },
   ],
   source: (task, pools) => itemSource(task.domain, pools),
   draw: (task, ctx) => {

@@ -15,8 +15,10 @@ export const lengthTasks = defineFamily<ItemTask>({
     { name: 'length-word-howmany', template: 'How many letters in {x}?', domain: 'word' },
     { name: 'length-name-call', template: 'len({x}) =', domain: 'name' },
     { name: 'length-letters-count', template: 'Count: {x} ->', domain: 'letters' },
-    // Held out: a new template on a training domain.
-    { name: 'length-word-has', template: '{x} has how many letters?', domain: 'word', heldOut: true },
+    // Held out: a training template on another training domain. (`length-word-has`, "{x} has how
+    // many letters?" on words, was one: the family's best adapter reached 27%, under the 30% that
+    // makes a held-out task measure routing.)
+    { name: 'length-name-howmany', template: 'How many letters in {x}?', domain: 'name', heldOut: true },
   ],
   source: (task, pools) => itemSource(task.domain, pools),
   draw: (task, ctx) => {

@@ -11,8 +11,9 @@ export const reverseTasks = defineFamily<ItemTask>({
     { name: 'reverse-name-backwards', template: '{x} backwards:', domain: 'name' },
     { name: 'reverse-adjective-qa', template: "Q: reverse '{x}'? A:", domain: 'adjective' },
     { name: 'reverse-letters-call', template: 'rev({x}) =', domain: 'letters' },
-    // Held out: a template no training task uses, on a domain they do.
-    { name: 'reverse-word-spell', template: "Spell '{x}' in reverse:", domain: 'word', heldOut: true },
+    // No held-out task: every reverse adapter of the default library scores 0-1% on its own task,
+    // so a held-out one (`reverse-word-spell`, "Spell '{x}' in reverse:", was one) measures nothing;
+    // it comes back when the library learns to reverse (README, "The held-out suite").
   ],
   source: (task, pools) => itemSource(task.domain, pools),
   draw: (task, ctx) => {

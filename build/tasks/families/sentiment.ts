@@ -45,6 +45,8 @@ export const sentimentTasks = defineFamily<SentimentTask>({
     { name: 'sentiment-said', template: "{name} said '{x}'. Happy or sad?", domain: 'first name and one word', shape: 'said' },
     // Held out: a new template on the two-word reviews of sentiment-review.
     { name: 'sentiment-tone', template: "Tone of '{a} {b}': good or bad?", domain: 'two words of one polarity', shape: 'review', heldOut: true },
+    // Held out: a new template on sentiment-pick-positive's pairs.
+    { name: 'sentiment-positive-one', template: 'Positive one: {a} or {b}?', domain: 'one positive and one negative word', shape: 'pair', heldOut: true },
   ],
   source: (task, pools) => (task.shape === 'said' ? `${pools.sentiment.source}; ${pools.name.source}` : pools.sentiment.source),
   draw: (task, ctx) => SHAPES[task.shape](task.template, ctx),
