@@ -32,13 +32,13 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 import { argmax } from '../shared/arrow/top-k.js';
-import { symmetricEigen } from '../shared/linalg/symmetric-eigen.js';
 import { sha256Text } from '../build/io/file-hash.js';
 import { openPeftAdapter } from '../build/io/peft-adapter.js';
 import { LibraryIndex } from '../build/io/library-index.js';
 import { selectBackend } from '../build/model/backend.js';
 import { loadCheckpoint } from '../build/model/checkpoint.js';
 import { inputCentres, libraryInputCentres, trainingPrompts } from '../build/arrow/input-centres.js';
+import { topRightSingularVectors } from '../build/train/eva-init.js';
 import { loadEvalTasks, type EvalTask } from '../build/eval/eval-tasks.js';
 import { PromptRouter, privatePoolManifest } from '../build/eval/prompt-routing.js';
 import { baseCheckpointHash, privateJobs, taskDataHash } from '../build/train/plan.js';
@@ -61,20 +61,6 @@ type Scoring = (typeof SCORING)[number];
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-/** Unit top right singular vector of M [dOut, dIn] (top eigenvector of MᵀM). */
-function topRightVector(m: Float64Array, dOut: number, dIn: number): Float64Array {
-  const g = new Float64Array(dIn * dIn);
-  for (let o = 0; o < dOut; o++) {
-    for (let p = 0; p < dIn; p++) {
-      const mp = m[o * dIn + p]!;
-      if (mp === 0) continue;
-      for (let q = 0; q < dIn; q++) g[p * dIn + q]! += mp * m[o * dIn + q]!;
-    }
-  }
-  const { vectors } = symmetricEigen(g, dIn);
-  return Float64Array.from({ length: dIn }, (_, j) => vectors[j * dIn]!);
 }
 
 /** Prototypes of ΔW_i − mean_j ΔW_j per module (ΔW = (α/r)·B·A), rows in library order. */
@@ -110,8 +96,8 @@ async function meanSubtractedPrototypes(dirs: readonly string[], manifest: Manif
     for (const w of ws) for (let i = 0; i < w.length; i++) mean[i]! += w[i]! / ws.length;
     const protos = new Float32Array(ws.length * dIn);
     ws.forEach((w, e) => {
-      const v = topRightVector(Float64Array.from(w, (x, i) => x - mean[i]!), dOut, dIn);
-      protos.set(Float32Array.from(v), e * dIn);
+      // The top right singular vector of ΔW_i − mean ΔW: the rows' top Gram eigenvector, as the EVA init computes it (its sign is irrelevant under |x · v|).
+      protos.set(topRightSingularVectors(Float32Array.from(w, (x, i) => x - mean[i]!), dOut, dIn, 1, false), e * dIn);
     });
     out.set(key, protos);
   }
