@@ -16,7 +16,10 @@
  * Scoring variants (nothing but the weights and the base at routing time, except `centroid`):
  *   arrow          paper Arrow: |x · v|, v the top right singular vector of each module's B·A
  *   arrow-centred  the same on x − μ, μ the mean module input over the suite's training prompts
- *                  (what quiver compile stores by default: build/arrow/input-centres.ts)
+ *                  (build/arrow/input-centres.ts)
+ *   arrow-scaled   paper Arrow with each prototype divided by the spread of its logit over the
+ *                  suite's training prompts (build/arrow/logit-scales.ts)
+ *   arrow-centred-scaled  both (what quiver compile stores by default)
  *   mean-sub       prototypes of B·A minus the library's mean B·A per module (GenKnowSub's
  *                  subtraction of general knowledge, with the library mean standing in for a
  *                  general-text adapter): weights only, as `quiver import` can compute it
@@ -25,8 +28,8 @@
  *                  inputs (a data-based reference)
  *
  * Options: --out <dir> (default /tmp/quiver-routing-study), --variants <list>, --limit <n>
- * (prompts per task, default 50), -j <n> (default 2), --base, --tasks, --max-steps <n> (a quick
- * look: cap every adapter's steps).
+ * (prompts per task, default 50), --top-k <k> (adapters kept per token, default eval's 4), -j <n>
+ * (default 2), --base, --tasks, --max-steps <n> (a quick look: cap every adapter's steps).
  */
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -38,7 +41,9 @@ import { LibraryIndex } from '../build/io/library-index.js';
 import { selectBackend } from '../build/model/backend.js';
 import { loadCheckpoint } from '../build/model/checkpoint.js';
 import { inputCentres, libraryInputCentres, trainingPrompts } from '../build/arrow/input-centres.js';
+import { libraryLogitScales, scalePrototypes } from '../build/arrow/logit-scales.js';
 import { topRightSingularVectors } from '../build/train/eva-init.js';
+import { EVAL_DEFAULTS } from '../build/commands/eval.js';
 import { loadEvalTasks, type EvalTask } from '../build/eval/eval-tasks.js';
 import { PromptRouter, privatePoolManifest } from '../build/eval/prompt-routing.js';
 import { baseCheckpointHash, privateJobs, taskDataHash } from '../build/train/plan.js';
@@ -55,7 +60,7 @@ const TRAINING: Record<string, { config: z.input<typeof TrainConfig>; seedPerTas
   eva: { config: { init: 'eva' }, note: 'A = top-r right singular vectors of the task\'s module inputs' },
   'eva-centred': { config: { init: 'eva-centred' }, note: 'the same, the task\'s mean input removed first' },
 };
-const SCORING = ['arrow', 'arrow-centred', 'mean-sub', 'mean-sub-centred', 'centroid'] as const;
+const SCORING = ['arrow', 'arrow-centred', 'arrow-scaled', 'arrow-centred-scaled', 'mean-sub', 'mean-sub-centred', 'centroid'] as const;
 type Scoring = (typeof SCORING)[number];
 
 function option(name: string, fallback: string): string {
@@ -146,6 +151,7 @@ async function main(): Promise<void> {
   const baseDir = resolve(option('--base', 'library/base'));
   const tasksDir = resolve(option('--tasks', 'data/tasks'));
   const limit = Number(option('--limit', '50'));
+  const topK = Number(option('--top-k', String(EVAL_DEFAULTS.topK)));
   const jobs = Number(option('-j', '2'));
   const maxSteps = process.argv.includes('--max-steps') ? Number(option('--max-steps', '')) : undefined;
   const variants = option('--variants', Object.keys(TRAINING).join(',')).split(',');
@@ -182,7 +188,7 @@ async function main(): Promise<void> {
       clusters: [],
     });
     const testLoss = tasks.reduce((s, t) => s + metas.get(t.name)!.metrics.testLoss, 0) / tasks.length;
-    const raw = await privatePoolManifest(libDir, index, { topK: 1, temperature: 1, threshold: 0 });
+    const raw = await privatePoolManifest(libDir, index, { topK, temperature: EVAL_DEFAULTS.temperature, threshold: 0 });
     const { tasks: evalTasks } = await loadEvalTasks(libDir, index, { limit });
     const keys = raw.metadata.modules.map((m) => m.key);
     // The centres quiver compile stores (build/arrow/input-centres.ts), and each task's own mean input for the centroid reference.
@@ -203,6 +209,10 @@ async function main(): Promise<void> {
     const meanSub = await meanSubtractedPrototypes(dirs, raw);
     await score('arrow', raw);
     await score('arrow-centred', { ...raw, centres });
+    // The logit scales quiver compile applies (build/arrow/logit-scales.ts), measured on the raw or the centred logits.
+    const scaled = async (c?: ReadonlyMap<string, Float32Array>) => scalePrototypes(raw.prototypes, await libraryLogitScales(libDir, index, model, tokenizer, raw.prototypes, c));
+    await score('arrow-scaled', { ...raw, prototypes: await scaled() });
+    await score('arrow-centred-scaled', { ...raw, prototypes: await scaled(centres), centres });
     await score('mean-sub', { ...raw, prototypes: meanSub });
     await score('mean-sub-centred', { ...raw, prototypes: meanSub, centres });
     if (!centroidDone) {
@@ -222,7 +232,7 @@ async function main(): Promise<void> {
   }
   model.dispose();
   const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
-  console.log(`\nRouting study: ${tasks.length} tasks, ${limit} test prompts per task, base ${modelId}\n`);
+  console.log(`\nRouting study: ${tasks.length} tasks, ${limit} test prompts per task, top-k ${topK} per token, base ${modelId}\n`);
   console.log('| training | scoring | own first | family first | held-out family first | max share (× fair) | test loss |');
   console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {

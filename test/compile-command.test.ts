@@ -223,6 +223,68 @@ describe('quiver route', () => {
     expect((await runCli(['route', plain, 'Last of tiger:'])).code).toBe(0);
   }, 60_000);
 
+  it('scales each prototype by the spread of its logit over the training prompts, each task weighing the same; --no-scale stores unit prototypes', async () => {
+    const scaledDir = join(root, 'compiled-scaled');
+    const unitDir = join(root, 'compiled-unit');
+    expect((await runCli(['compile', lib, '--out', scaledDir, '-q', '--backend', 'wasm'])).code).toBe(0);
+    const res = await runCli(['compile', lib, '--out', unitDir, '--no-scale', '-q', '--backend', 'wasm']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('unit prototypes (--no-scale)');
+    const scaled = await readManifest(scaledDir);
+    const unit = await readManifest(unitDir);
+    const E = unit.metadata.adapters.length;
+    for (const m of unit.metadata.modules) {
+      const p = unit.prototypes.get(m.key)!;
+      for (let e = 0; e < E; e++) expect(Math.hypot(...p.subarray(e * m.dIn, (e + 1) * m.dIn))).toBeCloseTo(1, 2);
+    }
+    // By hand: every training prompt alone, the centred logit |(x − c) · v| of each token with the
+    // unit prototypes; per task its mean and variance; the variance of the equal mixture of the
+    // tasks = mean of the variances + variance of the means (not the E[z²] − E[z]² of logit-scales.ts).
+    await selectBackend('wasm', { log: () => undefined });
+    const { model, tokenizer } = await loadCheckpoint(join(lib, index.base));
+    const tasks = await loadTaskSet(join(lib, index.tasksDir));
+    const perTask = new Map(unit.metadata.modules.map((m) => [m.key, [] as Array<{ mean: number[]; variance: number[] }>]));
+    for (const t of index.tasks) {
+      const values = new Map(unit.metadata.modules.map((m) => [m.key, Array.from({ length: E }, () => [] as number[])]));
+      for (const input of tasks.find((x) => x.name === t.name)!.splits.train.map((x) => x.input)) {
+        const ids = encodePrompt(tokenizer, input);
+        tf.tidy(() => {
+          const { captures } = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }, { captures: [...values.keys()] });
+          for (const m of unit.metadata.modules) {
+            const x = captures[m.key]!.dataSync();
+            const c = scaled.centres.get(m.key)!;
+            const p = unit.prototypes.get(m.key)!;
+            for (let tok = 0; tok < ids.length; tok++) {
+              for (let e = 0; e < E; e++) {
+                let dot = 0;
+                for (let d = 0; d < m.dIn; d++) dot += (x[tok * m.dIn + d]! - c[d]!) * p[e * m.dIn + d]!;
+                values.get(m.key)![e]!.push(Math.abs(dot));
+              }
+            }
+          }
+        });
+      }
+      for (const [key, byAdapter] of values) {
+        const mean = byAdapter.map((v) => v.reduce((a, b) => a + b, 0) / v.length);
+        perTask.get(key)!.push({ mean, variance: byAdapter.map((v, e) => v.reduce((a, b) => a + (b - mean[e]!) ** 2, 0) / v.length) });
+      }
+    }
+    model.dispose();
+    for (const m of unit.metadata.modules) {
+      const stats = perTask.get(m.key)!;
+      for (let e = 0; e < E; e++) {
+        const grand = stats.reduce((a, s) => a + s.mean[e]!, 0) / stats.length;
+        const variance = stats.reduce((a, s) => a + s.variance[e]! + (s.mean[e]! - grand) ** 2, 0) / stats.length;
+        const sigma = Math.sqrt(variance);
+        expect(sigma, `${m.key} adapter ${e}`).toBeGreaterThan(0);
+        const got = scaled.prototypes.get(m.key)!.subarray(e * m.dIn, (e + 1) * m.dIn);
+        const want = unit.prototypes.get(m.key)!.subarray(e * m.dIn, (e + 1) * m.dIn);
+        // F16 storage on both sides: 2⁻¹¹ relative each, and the σ of F16-rounded prototypes.
+        for (let d = 0; d < m.dIn; d++) expect(Math.abs(got[d]! - want[d]! / sigma), `${m.key} adapter ${e} [${d}]`).toBeLessThan(3e-3 * Math.max(Math.abs(want[d]! / sigma), 1 / sigma / Math.sqrt(m.dIn)));
+      }
+    }
+  }, 90_000);
+
   it('refuses an embedder from another build and a manifest without one', async () => {
     const out = join(root, 'compiled-tamper');
     expect((await runCli(['compile', lib, '--out', out, '--layers', '1', '-q', '--backend', 'wasm'])).code).toBe(0);

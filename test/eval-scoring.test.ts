@@ -220,7 +220,7 @@ describe('routing accuracy', () => {
     expect(held.perLayer[0]!.ownFirst).toBeNull();
   });
 
-  it('equals a direct route of each prompt on its own (base model, F16 prototypes, the library\'s centres, arrowTokenWeights, aggregateRequestRouting)', async () => {
+  it('equals a direct route of each prompt on its own (base model, F16 prototypes scaled by the library\'s logit scales, its centres, arrowTokenWeights, aggregateRequestRouting)', async () => {
     const { model, tokenizer } = lib;
     const { tasks } = await loadEvalTasks(libDir, lib.index);
     const result = await runEvalJob({ libraryDir: libDir, tasks, systems: [], settings: { topK: 4, temperature: 1, maxNewTokens: 16, samples: 0 } }, () => {}, lib);
@@ -232,7 +232,8 @@ describe('routing accuracy', () => {
         const p = new Float32Array(E * dIn);
         lib.privates.experts.forEach((e, i) => {
           const m = e.modules.find((x) => x.key === key)!;
-          p.set(arrowPrototype(m.a, m.b, e.r, dIn, m.b.length / e.r).vector, i * dIn);
+          const sigma = lib.privateScales.get(key)![i]!; // checked against a hand computation in compile-command.test.ts
+          p.set(arrowPrototype(m.a, m.b, e.r, dIn, m.b.length / e.r).vector.map((v) => v / sigma), i * dIn);
         });
         return [key, { dIn, p: decodeF16(encodeF16(p)) }];
       }),
@@ -261,7 +262,7 @@ describe('routing accuracy', () => {
 
   it("makes quiver route's decisions on the compiled private pool (runRoute, onnxruntime-node), prompt by prompt, with and without a fallback", async () => {
     const compiled = join(root, 'compiled-private');
-    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', centre: true, topK: 4, temperature: 1, threshold: 0, quiet: true, backend: 'wasm' });
+    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', centre: true, scale: true, topK: 4, temperature: 1, threshold: 0, quiet: true, backend: 'wasm' });
     // Centred routing on both sides: compile stores the centres eval computes (and they are not zero).
     expect(lib.centres.size).toBeGreaterThan(0);
     const { tasks } = await loadEvalTasks(libDir, lib.index); // the test splits and the held-out tasks
@@ -289,7 +290,7 @@ describe('routing accuracy', () => {
     const best = got.map((r) => Math.max(...r.scores)).sort((a, b) => a - b);
     const m = best.findIndex((b, i) => i >= best.length / 2 && b - best[i - 1]! > 1e-4);
     const threshold = (best[m - 1]! + best[m]!) / 2;
-    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold }, lib.centres);
+    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold }, lib.centres, lib.privateScales);
     const withFallback = new PromptRouter(lib.model, lib.tokenizer, manifest);
     try {
       const fellBack = await check(await withFallback.route(inputs), threshold);

@@ -64,14 +64,18 @@ export function trainingPrompts(tokenizer: Tokenizer, inputs: readonly string[],
   return evenlySpaced(inputs, perTask).map((input) => encodePrompt(tokenizer, input));
 }
 
-/** The centres of a trained library's routed modules: its tasks' training prompts (library.json's task folder). */
-export async function libraryInputCentres(libraryDir: string, index: LibraryIndex, model: LlamaModel, tokenizer: Tokenizer, keys: readonly string[]): Promise<Map<string, Float32Array>> {
+/** The training prompts centred routing and the logit scales read: per task of library.json (its task folder), in its order. */
+export async function libraryTrainingPrompts(libraryDir: string, index: LibraryIndex, tokenizer: Tokenizer): Promise<number[][][]> {
   const tasksDir = resolve(libraryDir, index.tasksDir);
   const loaded = new Map((await loadTaskSet(tasksDir)).map((t) => [t.name, t]));
-  const prompts = index.tasks.map((t) => {
+  return index.tasks.map((t) => {
     const task = loaded.get(t.name);
     if (!task) throw new QuiverInputError(`library.json lists task "${t.name}", which is not in the task folder`, tasksDir);
     return trainingPrompts(tokenizer, task.splits.train.map((x) => x.input));
   });
-  return inputCentres(model, prompts, keys, tokenizer.padId ?? 0);
+}
+
+/** The centres of a trained library's routed modules: its tasks' training prompts (library.json's task folder). */
+export async function libraryInputCentres(libraryDir: string, index: LibraryIndex, model: LlamaModel, tokenizer: Tokenizer, keys: readonly string[]): Promise<Map<string, Float32Array>> {
+  return inputCentres(model, await libraryTrainingPrompts(libraryDir, index, tokenizer), keys, tokenizer.padId ?? 0);
 }

@@ -11,6 +11,7 @@ import { promptIds } from '../../shared/router/prompt-ids.js';
 import { loadRouterTokenizer, ROUTER_TOKENIZER_CONFIG_FILE, ROUTER_TOKENIZER_FILE, tokenizerConfigFor } from '../../shared/router/router-tokenizer.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { libraryInputCentres } from '../arrow/input-centres.js';
+import { libraryLogitScales, scalePrototypes } from '../arrow/logit-scales.js';
 import { libraryPrototypes, POOLS, type AdapterPool } from '../arrow/library-prototypes.js';
 import { addManifestRoutingOptions, parsePositiveInt } from '../cli-options.js';
 import { replaceDirAtomic } from '../io/atomic-write.js';
@@ -30,10 +31,11 @@ export { POOLS, type AdapterPool } from '../arrow/library-prototypes.js';
 
 /**
  * compile's defaults besides the manifest's routing (DEFAULT_ROUTING): the paper's Private+Arrow
- * pool, exact weights, and centred routing (README, "Routing study": it doubles how often a
- * held-out task is routed to its family).
+ * pool, exact weights, centred routing (README, "Routing study": it doubles how often a held-out
+ * task is routed to its family) and scaled prototypes (the same study: the own adapter first more
+ * often, and no adapter taking a multiple of its share).
  */
-export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32', centre: true } as const satisfies { pool: AdapterPool; weights: WeightDtype; centre: boolean };
+export const COMPILE_DEFAULTS = { pool: 'private', weights: 'f32', centre: true, scale: true } as const satisfies { pool: AdapterPool; weights: WeightDtype; centre: boolean; scale: boolean };
 
 /** What to compile, and the routing the manifest stores (addManifestRoutingOptions). */
 export interface CompileOptions extends RoutingDefaults {
@@ -45,6 +47,8 @@ export interface CompileOptions extends RoutingDefaults {
   weights: WeightDtype;
   /** Store the library's mean module inputs and route on inputs minus them (build/arrow/input-centres.ts). */
   centre: boolean;
+  /** Store each prototype divided by the spread of its logit over the library's training prompts (build/arrow/logit-scales.ts). */
+  scale: boolean;
   backend?: BackendName;
   quiet?: boolean;
 }
@@ -56,6 +60,8 @@ export interface CompileSummary {
   layers: number;
   /** The manifest stores centres (centred routing). */
   centred: boolean;
+  /** The prototypes are scaled (v / σ), not unit vectors. */
+  scaled: boolean;
   /** Bytes of each file written, by name. */
   bytes: Record<string, number>;
   /** Largest |ONNX − TensorFlow.js| over the check prompt's Arrow logits, and the largest logit. */
@@ -135,7 +141,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
     if (opts.layers !== undefined && opts.layers > config.numHiddenLayers) {
       throw new QuiverInputError(`--layers ${opts.layers} exceeds the base model's ${config.numHiddenLayers} layers`, basePath);
     }
-    const { adapters, modules, prototypes, degenerate, firstDir } = await libraryPrototypes(libDir, index, opts.pool, {
+    const { adapters, modules, prototypes: unit, degenerate, firstDir } = await libraryPrototypes(libDir, index, opts.pool, {
       layers: opts.layers ?? config.numHiddenLayers,
       quiet: opts.quiet,
     });
@@ -144,6 +150,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
     }
 
     const centres = opts.centre ? await libraryInputCentres(libDir, index, model, tokenizer, modules.map((m) => m.key)) : undefined;
+    const prototypes = opts.scale ? scalePrototypes(unit, await libraryLogitScales(libDir, index, model, tokenizer, unit, centres)) : unit;
     const weights = new Map(model.toHfTensors().map((t) => [t.name, t.data]));
     const onnxModel = writeLlamaEmbedder(config, (name) => weights.get(name)!, {
       modules: modules.map((m) => m.key),
@@ -189,6 +196,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
       modules: modules.length,
       layers: onnxModel.layers,
       centred: centres !== undefined,
+      scaled: opts.scale,
       bytes: Object.fromEntries(files.map(([name, data]) => [name, typeof data === 'string' ? Buffer.byteLength(data) : data.length])),
       check,
       degenerate,
@@ -213,7 +221,7 @@ export function formatCompileSummary(s: CompileSummary): string {
   return [
     `wrote ${s.outDir}`,
     `  adapters  ${s.adapters.private + s.adapters.mbc} (${s.adapters.private} private, ${s.adapters.mbc} MBC)`,
-    `  modules   ${s.modules} routed, embedder runs ${s.layers} layer(s), ${s.centred ? 'centred on the library\'s mean module inputs' : 'raw inputs (--no-centre)'}`,
+    `  modules   ${s.modules} routed, embedder runs ${s.layers} layer(s), ${s.centred ? 'centred on the library\'s mean module inputs' : 'raw inputs (--no-centre)'}, ${s.scaled ? 'prototypes scaled by their logits\' spread' : 'unit prototypes (--no-scale)'}`,
     ...Object.entries(s.bytes).map(([name, n]) => `  ${name.padEnd(width)}  ${n.toLocaleString('en-US')} bytes`),
     `  check     ONNX vs TensorFlow.js on ${s.check.tokens} tokens: Arrow logits max |error| ${s.check.maxAbsError.toExponential(1)} (logits up to ${s.check.maxAbs.toFixed(2)})`,
   ].join('\n');
@@ -232,7 +240,8 @@ export function registerCompileCommand(program: Command): void {
     .option('--window <tokens>', 'route a longer prompt on its first <tokens> ids: a cheaper edge (npm run bench:edge measures what it costs in routing agreement) (default: the base model\'s context)', parsePositiveInt)
     .option('--pool <pool>', 'adapters to route among: private (one per task, the paper\'s Private+Arrow), mbc (one per cluster) or all', parsePool, COMPILE_DEFAULTS.pool as AdapterPool)
     .option('--weights <dtype>', 'ONNX weight storage: f32 (exact) or f16 (half the bytes, cast to f32 when loaded)', parseWeightDtype, COMPILE_DEFAULTS.weights as WeightDtype)
-    .option('--no-centre', 'route on the raw module inputs, not on inputs minus the library\'s mean input (centred routing, the default)');
+    .option('--no-centre', 'route on the raw module inputs, not on inputs minus the library\'s mean input (centred routing, the default)')
+    .option('--no-scale', 'store unit prototypes (the paper\'s), not each divided by the spread of its logit over the library\'s training prompts (scaled prototypes, the default)');
   addManifestRoutingOptions(command)
     .option('--backend <name>', `TensorFlow.js backend for the check against the model (${BACKEND_NAMES.join(', ')})`, parseBackend)
     .option('-q, --quiet', 'no progress lines')

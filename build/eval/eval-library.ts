@@ -14,7 +14,8 @@ import { readLibraryIndex, type LibraryIndex } from '../io/library-index.js';
 import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
 import { privatePoolManifest, PromptRouter, type PromptRouting } from './prompt-routing.js';
-import { libraryInputCentres } from '../arrow/input-centres.js';
+import { libraryInputCentres, libraryTrainingPrompts } from '../arrow/input-centres.js';
+import { logitScales, scalePrototypes } from '../arrow/logit-scales.js';
 import { fixedAdapter, type RowAdapter } from './row-adapter.js';
 import { RowMix } from './row-mix.js';
 
@@ -45,7 +46,6 @@ async function loadAdapters(libraryDir: string, entries: readonly { id: string; 
 
 export class EvalLibrary {
   private readonly built = new Map<string, { adapter: RowAdapter; dispose(): void }>();
-  private privatePrototypes: Map<string, Float32Array> | null = null;
   private promptRouter: PromptRouter | null = null;
   private rowMixInstance: RowMix | null = null;
 
@@ -59,6 +59,12 @@ export class EvalLibrary {
     readonly settings: Pick<RoutingDefaults, 'topK' | 'temperature'>,
     /** Per routed module, the centre compile stores (centred routing), for request-level and per-token Arrow alike. */
     readonly centres: ReadonlyMap<string, Float32Array>,
+    /** The private adapters' prototypes, scaled as compile scales them (logit-scales.ts), for per-token Arrow. */
+    private readonly privatePrototypes: ReadonlyMap<string, Float32Array>,
+    /** The logit scales of the private pool (privatePrototypes = unit prototypes / these), for the request-level manifest. */
+    readonly privateScales: ReadonlyMap<string, Float32Array>,
+    /** The MBC adapters' prototypes, scaled the same way on their own logits. */
+    private readonly mbcPrototypes: ReadonlyMap<string, Float32Array>,
   ) {}
 
   static async load(libraryDir: string, settings: Pick<RoutingDefaults, 'topK' | 'temperature'>): Promise<EvalLibrary> {
@@ -69,7 +75,15 @@ export class EvalLibrary {
       const mbc = await loadAdapters(libraryDir, index.clusters.map((c) => ({ id: c.id, adapter: c.adapter })), model);
       const routed = privates.experts[0]?.modules.map((m) => m.key) ?? [];
       const centres = routed.length === 0 ? new Map<string, Float32Array>() : await libraryInputCentres(libraryDir, index, model, tokenizer, routed);
-      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings, centres);
+      const prompts = routed.length === 0 ? [] : await libraryTrainingPrompts(libraryDir, index, tokenizer);
+      const scaled = (experts: readonly ArrowExpert[]) => {
+        const unit = arrowPrototypes(model.config, experts);
+        const scales = unit.size === 0 ? new Map<string, Float32Array>() : logitScales(model, prompts, unit, centres, tokenizer.padId ?? 0);
+        return { scales, prototypes: scalePrototypes(unit, scales) };
+      };
+      const p = scaled(privates.experts);
+      const m = scaled(mbc.experts);
+      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings, centres, p.prototypes, p.scales, m.prototypes);
     } catch (err) {
       model.dispose();
       throw err;
@@ -83,7 +97,7 @@ export class EvalLibrary {
    */
   async requestRouter(): Promise<PromptRouter> {
     if (!this.promptRouter) {
-      const manifest = await privatePoolManifest(this.libraryDir, this.index, { ...this.settings, threshold: 0 }, this.centres);
+      const manifest = await privatePoolManifest(this.libraryDir, this.index, { ...this.settings, threshold: 0 }, this.centres, this.privateScales);
       const router = new PromptRouter(this.model, this.tokenizer, manifest);
       if (router.adapterIds.join() !== this.privates.ids.join()) {
         router.dispose();
@@ -120,13 +134,12 @@ export class EvalLibrary {
       case 'private-arrow':
       case 'private-arrow-outputs':
         return this.cached(system, () => {
-          this.privatePrototypes ??= arrowPrototypes(this.model.config, this.privates.experts);
           const mix = system === 'private-arrow' ? 'parameters' : 'outputs';
           return this.fixed(new ArrowRouter(this.model.config, this.privates.experts, this.privatePrototypes, { ...this.settings, mix, centres: this.centres }));
         });
       case 'mbc-arrow':
         return this.cached(system, () =>
-          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, arrowPrototypes(this.model.config, this.mbc.experts), { ...this.settings, mix: 'parameters', centres: this.centres })),
+          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, this.mbcPrototypes, { ...this.settings, mix: 'parameters', centres: this.centres })),
         );
       case 'private-req-top1':
       case 'private-req-topk': {

@@ -12,6 +12,7 @@ import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import { routeRequest, type RouterParts } from '../../shared/router/route-request.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { libraryPrototypes } from '../arrow/library-prototypes.js';
+import { scalePrototypes } from '../arrow/logit-scales.js';
 import type { LibraryIndex } from '../io/library-index.js';
 import type { LlamaModel } from '../model/llama.js';
 import { TfjsEmbedder } from '../model/tfjs-embedder.js';
@@ -29,11 +30,19 @@ export interface PromptRouting {
 
 /**
  * The private pool's manifest in memory, as `quiver compile` would write it (no embedder file),
- * with the centres compile stores (libraryInputCentres, build/arrow/input-centres.ts) when given.
+ * with the centres compile stores (libraryInputCentres, build/arrow/input-centres.ts) and its
+ * prototypes scaled by the logit scales (build/arrow/logit-scales.ts) when given.
  */
-export async function privatePoolManifest(libraryDir: string, index: LibraryIndex, routing: RoutingDefaults, centres?: ReadonlyMap<string, Float32Array>): Promise<Manifest> {
+export async function privatePoolManifest(
+  libraryDir: string,
+  index: LibraryIndex,
+  routing: RoutingDefaults,
+  centres?: ReadonlyMap<string, Float32Array>,
+  scales?: ReadonlyMap<string, Float32Array>,
+): Promise<Manifest> {
   const p = await libraryPrototypes(libraryDir, index, 'private', { quiet: true });
-  return decodeManifest(await encodeManifest({ baseModel: index.baseModel, embedder: null, modules: p.modules, adapters: p.adapters, routing, prototypes: p.prototypes, centres }));
+  const prototypes = scales ? scalePrototypes(p.prototypes, scales) : p.prototypes;
+  return decodeManifest(await encodeManifest({ baseModel: index.baseModel, embedder: null, modules: p.modules, adapters: p.adapters, routing, prototypes, centres }));
 }
 
 /** Routes prompts of the library's tasks through routeRequest, batched on the TensorFlow.js model. */

@@ -42,6 +42,8 @@ export const CompileSection = z.strictObject({
   weights: z.enum(['f32', 'f16']).default(COMPILE_DEFAULTS.weights),
   /** Centred routing: the mean module input over the library's training prompts is stored and subtracted (quiver compile --no-centre: false). */
   centre: z.boolean().default(COMPILE_DEFAULTS.centre),
+  /** Scaled prototypes: each divided by the spread of its logit over the library's training prompts (quiver compile --no-scale: false). */
+  scale: z.boolean().default(COMPILE_DEFAULTS.scale),
   /** The manifest's routing defaults. */
   topK: RoutingDefaults.shape.topK.default(DEFAULT_ROUTING.topK),
   temperature: RoutingDefaults.shape.temperature.default(DEFAULT_ROUTING.temperature),

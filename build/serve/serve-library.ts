@@ -7,7 +7,8 @@
  */
 import { resolve } from 'node:path';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
-import { libraryInputCentres } from '../arrow/input-centres.js';
+import { libraryInputCentres, libraryTrainingPrompts } from '../arrow/input-centres.js';
+import { logitScales, scalePrototypes } from '../arrow/logit-scales.js';
 import { EVAL_DEFAULTS } from '../commands/eval.js';
 import { ArrowRouter, arrowPrototypes } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
@@ -29,9 +30,12 @@ export interface ServeLibrary {
   dispose(): void;
 }
 
-function arrowRouter(name: string, root: string, loras: readonly ServedLora[], model: LlamaModel, centres: ReadonlyMap<string, Float32Array>): ServedRouter {
+/** Per-token Arrow over `loras`, centred and with scaled prototypes as compile makes them (logit-scales.ts), on the library's training prompts. */
+function arrowRouter(name: string, root: string, loras: readonly ServedLora[], model: LlamaModel, centres: ReadonlyMap<string, Float32Array>, prompts: number[][][], padId: number): ServedRouter {
   const experts = loras.map((l) => l.expert);
-  const delta = new ArrowRouter(model.config, experts, arrowPrototypes(model.config, experts), { topK: EVAL_DEFAULTS.topK, temperature: EVAL_DEFAULTS.temperature, mix: 'parameters', centres });
+  const unit = arrowPrototypes(model.config, experts);
+  const prototypes = scalePrototypes(unit, logitScales(model, prompts, unit, centres, padId));
+  const delta = new ArrowRouter(model.config, experts, prototypes, { topK: EVAL_DEFAULTS.topK, temperature: EVAL_DEFAULTS.temperature, mix: 'parameters', centres });
   return { name, root, delta };
 }
 
@@ -48,8 +52,10 @@ export async function loadServeLibrary(libraryArg: string): Promise<ServeLibrary
     const routers: ServedRouter[] = [];
     const routed = privates[0]?.expert.modules.map((m) => m.key) ?? mbc[0]?.expert.modules.map((m) => m.key) ?? [];
     const centres = routed.length === 0 ? new Map<string, Float32Array>() : await libraryInputCentres(libraryDir, index, model, tokenizer, routed);
-    if (privates.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.private, libraryDir, privates, model, centres));
-    if (mbc.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.mbc, libraryDir, mbc, model, centres));
+    const prompts = routed.length === 0 ? [] : await libraryTrainingPrompts(libraryDir, index, tokenizer);
+    const padId = tokenizer.padId ?? 0;
+    if (privates.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.private, libraryDir, privates, model, centres, prompts, padId));
+    if (mbc.length > 0) routers.push(arrowRouter(ARROW_MODEL_NAMES.mbc, libraryDir, mbc, model, centres, prompts, padId));
     const models = new ServedModels(index.baseModel, basePath, model.config, [...privates, ...mbc], routers);
     const template = (tokenizerConfig as { chat_template?: unknown } | null)?.chat_template;
     return {
