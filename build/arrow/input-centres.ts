@@ -10,7 +10,6 @@
  * way here, so what eval measures is what the edge serves.
  */
 import { resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { QuiverInputError } from '../../shared/errors.js';
 import { evenlySpaced } from '../../shared/evenly-spaced.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
@@ -18,6 +17,7 @@ import type { LibraryIndex } from '../io/library-index.js';
 import type { LlamaModel } from '../model/llama.js';
 import { encodePrompt } from '../train/encode-examples.js';
 import { loadTaskSet } from '../train/task-set.js';
+import { capturePrompts } from './prompt-captures.js';
 
 /** Training prompts per task the centres read (spread evenly over each training split). */
 export const CENTRE_PROMPTS_PER_TASK = 64;
@@ -29,29 +29,16 @@ export function inputCentres(model: LlamaModel, taskPrompts: ReadonlyArray<Reado
   for (const prompts of taskPrompts) {
     if (prompts.length === 0) continue;
     tasks++;
-    const B = prompts.length;
-    const T = Math.max(...prompts.map((p) => p.length));
-    const ids = new Int32Array(B * T).fill(padId);
-    prompts.forEach((p, b) => ids.set(p, b * T));
-    const rows = prompts.reduce((s, p) => s + p.length, 0);
-    // Read inside tidy, kept outside it (tidy would walk a returned typed array element by element).
-    let data: Float32Array[] = [];
-    tf.tidy(() => {
-      const { captures } = model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: keys });
-      data = keys.map((k) => captures[k]!.dataSync() as Float32Array);
-    });
+    const c = capturePrompts(model, prompts, keys, padId, (_, x) => x);
     keys.forEach((key, j) => {
-      const x = data[j]!;
-      const dIn = x.length / (B * T);
+      const x = c.data[j]!;
+      const dIn = x.length / (prompts.length * c.seqLen);
       const own = new Float64Array(dIn);
-      prompts.forEach((p, b) => {
-        for (let t = 0; t < p.length; t++) {
-          const off = (b * T + t) * dIn;
-          for (let d = 0; d < dIn; d++) own[d]! += x[off + d]!;
-        }
+      c.forEachToken((row) => {
+        for (let d = 0; d < dIn; d++) own[d]! += x[row * dIn + d]!;
       });
       const sum = sums.get(key) ?? new Float64Array(dIn);
-      for (let d = 0; d < dIn; d++) sum[d]! += own[d]! / rows;
+      for (let d = 0; d < dIn; d++) sum[d]! += own[d]! / c.rows;
       sums.set(key, sum);
     });
   }

@@ -17,6 +17,7 @@ import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import type { LibraryIndex } from '../io/library-index.js';
 import type { LlamaModel } from '../model/llama.js';
 import { libraryTrainingPrompts } from './input-centres.js';
+import { capturePrompts } from './prompt-captures.js';
 
 /**
  * σ_e per module key: the task-balanced standard deviation over every prompt token of
@@ -36,45 +37,30 @@ export function logitScales(
   for (const prompts of taskPrompts) {
     if (prompts.length === 0) continue;
     tasks++;
-    const B = prompts.length;
-    const T = Math.max(...prompts.map((p) => p.length));
-    const ids = new Int32Array(B * T).fill(padId);
-    prompts.forEach((p, b) => ids.set(p, b * T));
-    const rows = prompts.reduce((s, p) => s + p.length, 0);
-    // Read inside tidy, kept outside it (tidy would walk a returned typed array element by element).
-    let logits: Float32Array[] = [];
-    tf.tidy(() => {
-      const { captures } = model.hiddenStates({ ids, batchSize: B, seqLen: T }, { captures: keys });
-      logits = keys.map((k) => {
-        const v = prototypes.get(k)!;
-        const x = captures[k]!;
-        const dIn = x.shape[x.shape.length - 1]!;
-        const flat = x.reshape([B * T, dIn]);
-        const c = centres?.get(k);
-        const routed = c ? flat.sub(tf.tensor1d(c)) : flat;
-        return tf.abs(tf.matMul(routed, tf.tensor2d(v, [v.length / dIn, dIn]), false, true)).dataSync() as Float32Array; // [B·T, adapters]
-      });
+    const c = capturePrompts(model, prompts, keys, padId, (key, x) => {
+      const v = prototypes.get(key)!;
+      const dIn = x.shape[1];
+      const centre = centres?.get(key);
+      const routed = centre ? x.sub(tf.tensor1d(centre)) : x;
+      return tf.abs(tf.matMul(routed, tf.tensor2d(v, [v.length / dIn, dIn]), false, true)); // [B·T, adapters]
     });
     keys.forEach((key, j) => {
-      const z = logits[j]!;
-      const A = z.length / (B * T);
-      const s1 = new Float64Array(A);
-      const s2 = new Float64Array(A);
-      prompts.forEach((p, b) => {
-        for (let t = 0; t < p.length; t++) {
-          const off = (b * T + t) * A;
-          for (let e = 0; e < A; e++) {
-            const v = z[off + e]!;
-            s1[e]! += v;
-            s2[e]! += v * v;
-          }
-        }
-      });
+      const z = c.data[j]!;
+      const A = z.length / (prompts.length * c.seqLen);
       const a1 = m1.get(key) ?? new Float64Array(A);
       const a2 = m2.get(key) ?? new Float64Array(A);
+      const s1 = new Float64Array(A);
+      const s2 = new Float64Array(A);
+      c.forEachToken((row) => {
+        for (let e = 0; e < A; e++) {
+          const v = z[row * A + e]!;
+          s1[e]! += v;
+          s2[e]! += v * v;
+        }
+      });
       for (let e = 0; e < A; e++) {
-        a1[e]! += s1[e]! / rows;
-        a2[e]! += s2[e]! / rows;
+        a1[e]! += s1[e]! / c.rows;
+        a2[e]! += s2[e]! / c.rows;
       }
       m1.set(key, a1);
       m2.set(key, a2);
