@@ -27,6 +27,9 @@
  *   centroid       data, not weights: v = the task's mean module input minus μ, on centred
  *                  inputs (a data-based reference)
  *
+ * Training variants: kaiming, kaiming-seeds, kaiming-long, eva (the default), eva-long, eva-centred
+ * (TRAINING below).
+ *
  * Options: --out <dir> (default /tmp/quiver-routing-study), --variants <list>, --limit <n>
  * (prompts per task, default 50), --top-k <k> (adapters kept per token, default eval's 4), -j <n>
  * (default 2), --base, --tasks, --max-steps <n> (a quick look: cap every adapter's steps).
@@ -58,6 +61,7 @@ const TRAINING: Record<string, { config: z.input<typeof TrainConfig>; seedPerTas
   'kaiming-seeds': { config: { init: 'kaiming' }, seedPerTask: true, note: 'PEFT default A, its own seed per task' },
   'kaiming-long': { config: { init: 'kaiming', epochs: 9 }, note: 'PEFT default A, 3× the epochs' },
   eva: { config: { init: 'eva' }, note: 'A = top-r right singular vectors of the task\'s module inputs' },
+  'eva-long': { config: { init: 'eva', epochs: 9 }, note: 'the EVA start, 3× the epochs' },
   'eva-centred': { config: { init: 'eva-centred' }, note: 'the same, the task\'s mean input removed first' },
 };
 const SCORING = ['arrow', 'arrow-centred', 'arrow-scaled', 'arrow-centred-scaled', 'mean-sub', 'mean-sub-centred', 'centroid'] as const;

@@ -230,6 +230,8 @@ describe('quiver route', () => {
     const res = await runCli(['compile', lib, '--out', unitDir, '--no-scale', '-q', '--backend', 'wasm']);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('unit prototypes (--no-scale)');
+    expect((await runCli(['inspect', unitDir])).stdout).toMatch(/lengths\s+prototypes are unit vectors/);
+    expect((await runCli(['inspect', scaledDir])).stdout).toMatch(/lengths\s+prototypes \d\.\d{3}–\d+\.\d{3} long: scaled/);
     const scaled = await readManifest(scaledDir);
     const unit = await readManifest(unitDir);
     const E = unit.metadata.adapters.length;

@@ -126,6 +126,7 @@ describe('quiver inspect', () => {
     expect(text.stdout).toMatch(/base model quiver\/tiny/);
     expect(text.stdout).toMatch(/modules\s+4 routed: layers 0, 1 × self_attn.q_proj, self_attn.v_proj \(d_in 16\)/);
     expect(text.stdout).toMatch(/alpha\s+imported\s+4\s+16/);
+    expect(text.stdout).toMatch(/lengths\s+prototypes are unit vectors/);
     expect(text.stdout).not.toMatch(/prototypes model/);
     const json = await runCli(['inspect', join(root, 'out', 'manifest.safetensors'), '--json', '--prototypes']);
     const parsed = JSON.parse(json.stdout);

@@ -21,6 +21,30 @@ function prototypeTable(m: Manifest): Record<string, Record<string, number[]>> {
   return out;
 }
 
+/** The shortest and longest prototype, over every module and adapter. */
+function prototypeLengths(m: Manifest): { min: number; max: number } {
+  let min = Infinity;
+  let max = 0;
+  for (const mod of m.metadata.modules) {
+    const p = m.prototypes.get(mod.key)!;
+    for (let i = 0; i < m.metadata.adapters.length; i++) {
+      let s = 0;
+      for (let d = 0; d < mod.dIn; d++) s += p[i * mod.dIn + d]! ** 2;
+      min = Math.min(min, Math.sqrt(s));
+      max = Math.max(max, Math.sqrt(s));
+    }
+  }
+  return { min, max };
+}
+
+/** Unit prototypes (the paper's, F16-rounded) or scaled ones (quiver compile's default: v / σ). */
+function lengthsLine(m: Manifest): string {
+  const { min, max } = prototypeLengths(m);
+  const range = `${min.toFixed(3)}–${max.toFixed(3)}`;
+  if (Math.abs(min - 1) < 1e-2 && Math.abs(max - 1) < 1e-2) return `lengths    prototypes are unit vectors (the paper's Arrow)`;
+  return `lengths    prototypes ${range} long: scaled, each divided by the spread σ of its logit over the library's training prompts (quiver compile's default)`;
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
@@ -40,6 +64,7 @@ export function formatInspect(path: string, m: Manifest, opts: InspectOptions): 
     `checksum   ${md.checksum}`,
     `modules    ${md.modules.length} routed: layers ${layers.join(', ')} × ${names.join(', ')} (d_in ${[...new Set(md.modules.map((x) => x.dIn))].join(', ')})`,
     `centred    ${md.modules.filter((x) => x.centre !== null).length} of ${md.modules.length} modules (routing scores |(x − c) · v| where a module has a centre c, |x · v| elsewhere)`,
+    lengthsLine(m),
     `adapters   ${md.adapters.length}`,
     '',
     table([
