@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../build/io/file-hash.js';
+import { DEFAULT_ROUTING } from '../shared/manifest/schema.js';
 import { BuildRecord, BUILD_RECORD_FILE } from '../build/pipeline/build-record.js';
 import { listFiles, relativeKey } from '../build/pipeline/tree-checksums.js';
 import { MICRO_PRETRAIN, MICRO_TRAIN, writeMicroData } from './helpers/micro-library.js';
@@ -76,7 +77,7 @@ describe('quiver build', () => {
     const onDisk = (await listFiles(lib)).map((f) => relativeKey(lib, f)).filter((f) => f !== BUILD_RECORD_FILE);
     expect(Object.keys(recorded).sort()).toEqual(onDisk);
     for (const [f, sum] of Object.entries(recorded)) expect(await sha256File(join(lib, f)), f).toBe(sum);
-    expect(record.config).toMatchObject({ out: 'lib', tasks: 'data/tasks', pretrain: { steps: MICRO_PRETRAIN.steps }, train: { k: 2, mbcEpochs: 1 }, compile: { pool: 'private', topK: 3 } });
+    expect(record.config).toMatchObject({ out: 'lib', tasks: 'data/tasks', pretrain: { steps: MICRO_PRETRAIN.steps }, train: { k: 2, mbcEpochs: 1 }, compile: { pool: 'private', topK: DEFAULT_ROUTING.topK } });
   });
 
   it('finds every stage done on a rerun, and redoes a stage whose output was changed', async () => {

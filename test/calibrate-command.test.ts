@@ -14,6 +14,7 @@ import { candidateGrid, fitRouting } from '../build/calibrate/fit-routing.js';
 import { bestThreshold, correctCount, routedTo, type Scored } from '../build/calibrate/routing-accuracy.js';
 import { runCalibrate, type CalibrateResult } from '../build/commands/calibrate.js';
 import { runRoute } from '../build/commands/route.js';
+import { DEFAULT_ROUTING } from '../shared/manifest/schema.js';
 import { decodeManifest } from '../shared/manifest/manifest-codec.js';
 import { withRouting } from '../shared/manifest/manifest-routing.js';
 import { Rng } from '../shared/random.js';
@@ -149,8 +150,9 @@ describe('quiver calibrate (micro library)', () => {
     const r = JSON.parse(res.stdout) as CalibrateResult;
     const n = 3 * 20 + 2 * 8 + 5;
     expect(r.before.fit.examples + r.before.test.examples).toBe(n);
-    expect(r.candidates).toBe(9); // the grid, which holds the current setting (top-k 3, temperature 1)
-    expect(r.before.routing).toEqual({ topK: 3, temperature: 1, threshold: 0 });
+    // The current setting (compile's defaults: top-k 4, more than the 3 adapters) first, then the 3 × 3 grid.
+    expect(r.candidates).toBe(DEFAULT_ROUTING.topK > 3 ? 10 : 9);
+    expect(r.before.routing).toEqual(DEFAULT_ROUTING);
     expect(r.before.fit.correct + r.before.test.correct).toBe(rightBefore);
     expect(r.after.fit.correct).toBeGreaterThanOrEqual(r.before.fit.correct);
     expect(dry.after).toEqual(r.after);

@@ -18,6 +18,7 @@ import { LibraryIndex } from '../build/io/library-index.js';
 import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
 import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
 import { decodeManifest } from '../shared/manifest/manifest-codec.js';
+import { DEFAULT_ROUTING } from '../shared/manifest/schema.js';
 import { COMPILED_FILES } from '../shared/router/compiled-folder.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -175,7 +176,7 @@ describe('quiver route', () => {
     expect(got.scores.filter((s) => s.kind === 'mbc')).toHaveLength(index.clusters.length);
 
     const text = await runCli(['route', out, prompt]);
-    expect(text.stdout).toMatch(/selected  \S+ 0\.\d{3}, \S+ 0\.\d{3}, \S+ 0\.\d{3}/); // the manifest's top-k 3
+    expect(text.stdout).toMatch(new RegExp(`selected  ${Array(DEFAULT_ROUTING.topK).fill('\\S+ 0\\.\\d{3}').join(', ')}\n`)); // the manifest's top-k of the 5 adapters
     for (const id of ref.ids2) expect(text.stdout).toMatch(new RegExp(`^[* ] ${id}\\s+(private|mbc)\\s+0\\.\\d{6}$`, 'm'));
   }, 60_000);
 

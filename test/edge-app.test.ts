@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRoute } from '../build/commands/route.js';
 import { readCompiledFiles } from '../build/io/compiled-router.js';
+import { DEFAULT_ROUTING } from '../shared/manifest/schema.js';
 import { decodeManifest, encodeManifest } from '../shared/manifest/manifest-codec.js';
 import { edgeApp } from './helpers/edge-harness.js';
 import { loraxFixture, vllmFixture, type Fixture } from './helpers/fixture-backends.js';
@@ -221,7 +222,7 @@ describe('the manifest in R2', () => {
     await json('/v1/route', { input: 'x' });
     bucket.put('manifest.safetensors', await variantManifest(1));
     now = 10_000;
-    expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(3);
+    expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(DEFAULT_ROUTING.topK); // the bundled manifest's
     expect((await body(await app.request('/healthz'))).source).toBe('bundled');
     now = 31_000;
     expect((await body(await json('/v1/route', { input: 'x' }))).adapters).toHaveLength(1);

@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { RoutingDefaults } from '../../shared/manifest/schema.js';
+import { DEFAULT_ROUTING, type RoutingDefaults } from '../../shared/manifest/schema.js';
 import { parsePositiveInt, parsePositiveNumber } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
@@ -33,9 +33,10 @@ export interface EvalCommandOptions extends Pick<RoutingDefaults, 'topK' | 'temp
 }
 
 export const EVAL_DEFAULTS = {
-  // The paper's Arrow: top-4, temperature 1 (the manifest's default top-k is PEFT's 3: DEFAULT_ROUTING).
-  topK: 4,
-  temperature: 1,
+  // The manifest's defaults (DEFAULT_ROUTING: the paper's top-4, temperature 1), so that eval's
+  // request-level systems route as the edge does with a manifest compiled by default.
+  topK: DEFAULT_ROUTING.topK,
+  temperature: DEFAULT_ROUTING.temperature,
   // The suite's answers are at most 12 bytes; 16 leaves room for a model that runs on.
   maxNewTokens: 16,
 } as const;

@@ -94,5 +94,9 @@ export const ManifestMetadata = z.strictObject({
 });
 export type ManifestMetadata = z.infer<typeof ManifestMetadata>;
 
-/** Defaults with a reason: top-k 3 is PEFT's Arrow default; τ 1 and no fallback follow the paper. */
-export const DEFAULT_ROUTING: RoutingDefaults = { topK: 3, temperature: 1, threshold: 0 };
+/**
+ * Defaults with a reason: top-k 4, τ 1 and no fallback follow the paper (PEFT's Arrow keeps 3).
+ * `quiver eval` routes with the same top-k and temperature (EVAL_DEFAULTS), so what it measures of
+ * request-level routing is what a manifest compiled with the defaults serves at the edge.
+ */
+export const DEFAULT_ROUTING: RoutingDefaults = { topK: 4, temperature: 1, threshold: 0 };
