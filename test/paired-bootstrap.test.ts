@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildEvalReport, BOOTSTRAP, EvalReport } from '../build/eval/eval-report.js';
-import type { SystemTaskResult } from '../build/eval/eval-job.js';
+import type { SystemTaskResult, TaskRouting } from '../build/eval/eval-job.js';
 import type { SystemId } from '../build/eval/eval-systems.js';
 import { excludesZero, formatComparison, formatEvalMarkdown, formatEvalTable } from '../build/eval/eval-table.js';
 import type { EvalTask } from '../build/eval/eval-tasks.js';
@@ -115,18 +115,39 @@ describe("eval.json's comparisons", () => {
   const rate: Partial<Record<SystemId, number>> = { base: 0.2, 'private-mu': 0.3, 'private-arrow': 0.35, 'private-req-top1': 0.7, oracle: 0.75 };
   const systems = Object.keys(rate) as SystemId[];
   const results = tasks.flatMap((t) => systems.filter((s) => s !== 'oracle' || t.split === 'in-distribution').map((s) => result(s, t, rate[s]!)));
-  const build = (only: readonly SystemId[]) =>
+  const index = { baseModel: 'base', tasks: [{ name: 'in-a' }, { name: 'in-b' }] } as LibraryIndex;
+  const build = (only: readonly SystemId[], routing?: TaskRouting[]) =>
     buildEvalReport({
       libraryDir: '/somewhere/library',
-      index: { baseModel: 'base' } as LibraryIndex,
+      index,
       backend: 'cpu',
       tasks,
       systems: only,
       settings: { topK: 4, temperature: 1, maxNewTokens: 16, samples: 0 },
       limit: null,
       results: results.filter((r) => only.includes(r.system)),
-      routing: tasks.map((t) => ({ task: t.name, examples: t.examples.length, ownFirst: t.ownAdapter === null ? null : 1, familyFirst: 1, perLayer: [], top1: { [t.name]: 1 } })),
+      routing: routing ?? tasks.map((t) => ({ task: t.name, examples: t.examples.length, ownFirst: t.ownAdapter === null ? null : 1, familyFirst: 1, perLayer: [], top1: { [t.name]: 1 } })),
     });
+
+  it('names the adapter routed first most often per split, its share of the prompts and its multiple of the fair share', () => {
+    const top1: Record<string, Record<string, number>> = {
+      'in-a': { 'in-a': 30, 'in-b': 10 },
+      'in-b': { 'in-b': 20, 'in-a': 20 },
+      'out-a': { 'in-b': 50 },
+      'out-b': { base: 50 }, // under the threshold: the base model, no adapter's share
+      'out-c': { 'in-a': 25, 'in-b': 25 },
+    };
+    const routing = tasks.map((t) => ({ task: t.name, examples: t.examples.length, ownFirst: t.ownAdapter === null ? null : 0, familyFirst: 0, perLayer: [], top1: top1[t.name]! }));
+    const report = build(systems, routing);
+    expect(report.routingSummary.map((r) => [r.split, r.mostChosen])).toEqual([
+      ['in-distribution', { adapter: 'in-a', share: 50 / 80, timesFair: (50 / 80) * 2 }],
+      ['held-out', { adapter: 'in-b', share: 75 / 150, timesFair: (75 / 150) * 2 }],
+    ]);
+    const ties = build(systems, routing.map((r) => ({ ...r, top1: r.task === 'in-a' ? { 'in-b': 20, 'in-a': 20 } : r.top1 })));
+    expect(ties.routingSummary[0]!.mostChosen!.adapter).toBe('in-a'); // 40 each: the first in library order
+    const none = build(systems, routing.map((r) => ({ ...r, top1: { base: r.examples } })));
+    expect(none.routingSummary.map((r) => r.mostChosen)).toEqual([null, null]);
+  });
 
   it('every pair whose systems both ran, over the split’s tasks, as pairedBootstrap computes it; version 2', () => {
     const report = build(systems);

@@ -102,6 +102,12 @@ export const EvalReport = z.strictObject({
       ownFirst: z.number().nullable(),
       familyFirst: z.number(),
       perLayer: z.array(z.strictObject({ layer: Count, ownFirst: z.number().nullable(), familyFirst: z.number() })),
+      /**
+       * The private adapter routed first most often over the split's prompts (ties: the first in
+       * library order), its share of the prompts, and that share over the fair one (1 / adapters):
+       * how far one adapter hogs the traffic. null when no prompt went to an adapter.
+       */
+      mostChosen: z.strictObject({ adapter: z.string(), share: z.number(), timesFair: z.number() }).nullable(),
     }),
   ),
 });
@@ -166,6 +172,10 @@ export function buildEvalReport(input: BuildReportInput): EvalReport {
     const rs = routing.filter((r) => names.has(r.task));
     const frac = (n: number | null, r: TaskRouting) => (n === null ? Number.NaN : n / r.examples);
     const inDist = split === 'in-distribution';
+    const adapters = input.index.tasks.map((t) => t.name);
+    const firsts = adapters.map((id) => rs.reduce((n, r) => n + (r.top1[id] ?? 0), 0));
+    const prompts = rs.reduce((n, r) => n + r.examples, 0);
+    const top = firsts.reduce((best, n, i) => (n > firsts[best]! ? i : best), 0);
     routingSummary.push({
       split,
       tasks: rs.length,
@@ -176,6 +186,7 @@ export function buildEvalReport(input: BuildReportInput): EvalReport {
         ownFirst: inDist ? mean(rs.map((r) => frac(r.perLayer[l]!.ownFirst, r))) : null,
         familyFirst: mean(rs.map((r) => frac(r.perLayer[l]!.familyFirst, r))),
       })),
+      mostChosen: prompts > 0 && firsts[top]! > 0 ? { adapter: adapters[top]!, share: firsts[top]! / prompts, timesFair: (firsts[top]! / prompts) * adapters.length } : null,
     });
   }
   return EvalReport.parse({

@@ -9,6 +9,11 @@ import { SPLITS } from './eval-report.js';
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '—');
 const num = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 
+/** "most often first: <adapter> (6.3% of prompts, 1.84× its fair share)". */
+function mostChosenText(m: EvalReport['routingSummary'][number]['mostChosen']): string {
+  return m === null ? 'no prompt routed to an adapter' : `most often first: ${m.adapter} (${pct(m.share)}% of prompts, ${m.timesFair.toFixed(2)}× its fair share)`;
+}
+
 /** Points with their sign (U+2212 for minus, as a reader writes it); a value that rounds to zero has none. */
 export function signedPoints(x: number): string {
   const p = (100 * x).toFixed(1);
@@ -71,7 +76,7 @@ export function formatEvalTable(report: EvalReport): string {
     if (r) {
       const own = r.ownFirst === null ? '' : `own adapter first ${pct(r.ownFirst)}%, `;
       const layers = r.perLayer.map((l) => `L${l.layer} ${pct(l.ownFirst ?? l.familyFirst)}`).join(' ');
-      out.push(`request-level routing (private adapters): ${own}an adapter of the target family first ${pct(r.familyFirst)}%; by one layer alone (${r.ownFirst === null ? 'family' : 'own'} first %): ${layers}`);
+      out.push(`request-level routing (private adapters): ${own}an adapter of the target family first ${pct(r.familyFirst)}%; ${mostChosenText(r.mostChosen)}; by one layer alone (${r.ownFirst === null ? 'family' : 'own'} first %): ${layers}`);
     }
     out.push('');
   }
@@ -95,7 +100,7 @@ export function formatEvalMarkdown(report: EvalReport): string {
   for (const sys of report.systems) lines.push(`| \`${sys.id}\` | ${splits.flatMap((s) => [cell(s, sys.id, 'accuracy'), cell(s, sys.id, 'loss')]).join(' | ')} |`);
   const routing = report.routingSummary.map((r) => {
     const own = r.ownFirst === null ? '' : `own adapter first ${pct(r.ownFirst)}%, `;
-    return `- request-level routing, ${r.split} (${r.tasks} tasks): ${own}target family first ${pct(r.familyFirst)}%`;
+    return `- request-level routing, ${r.split} (${r.tasks} tasks): ${own}target family first ${pct(r.familyFirst)}%; ${mostChosenText(r.mostChosen)}`;
   });
   // Held-out tasks one by one: the comparison the paper's table makes.
   const held = report.tasks.filter((t) => t.split === 'held-out');

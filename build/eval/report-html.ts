@@ -127,6 +127,8 @@ function routingSection(report: EvalReport): string {
     if (summary) rows.push(['mean', ...(inDist ? [`<b>${pct(summary.ownFirst)}</b>`] : []), `<b>${pct(summary.familyFirst)}</b>`, '']);
     parts.push(`<h3>${inDist ? 'In-distribution' : 'Held-out'}</h3>`);
     parts.push(table(['task', ...(inDist ? ['own adapter first %'] : []), 'target family first %', 'most chosen first'], rows, 'grid', [inDist ? 3 : 2]));
+    const most = summary?.mostChosen;
+    if (most) parts.push(`<p>Most often first over these prompts: ${e(most.adapter)}, ${pct(most.share)}% of them — ${most.timesFair.toFixed(2)}× its fair share.</p>`);
   }
   const layers = report.routingSummary[0]?.perLayer.map((l) => l.layer) ?? [];
   if (layers.length > 0) {
