@@ -59,13 +59,28 @@ export class EvalLibrary {
     readonly settings: Pick<RoutingDefaults, 'topK' | 'temperature'>,
     /** Per routed module, the centre compile stores (centred routing), for request-level and per-token Arrow alike. */
     readonly centres: ReadonlyMap<string, Float32Array>,
-    /** The private adapters' prototypes, scaled as compile scales them (logit-scales.ts), for per-token Arrow. */
-    private readonly privatePrototypes: ReadonlyMap<string, Float32Array>,
-    /** The logit scales of the private pool (privatePrototypes = unit prototypes / these), for the request-level manifest. */
-    readonly privateScales: ReadonlyMap<string, Float32Array>,
-    /** The MBC adapters' prototypes, scaled the same way on their own logits. */
-    private readonly mbcPrototypes: ReadonlyMap<string, Float32Array>,
+    /** The training prompts compile reads for the centres and the logit scales (libraryTrainingPrompts). */
+    private readonly trainingPrompts: number[][][],
   ) {}
+
+  private readonly scaledPools = new Map<'private' | 'mbc', { scales: Map<string, Float32Array>; prototypes: Map<string, Float32Array> }>();
+
+  /** A pool's prototypes scaled as compile scales them (logit-scales.ts), and the scales: made on first use, then kept. */
+  private scaledPool(pool: 'private' | 'mbc'): { scales: Map<string, Float32Array>; prototypes: Map<string, Float32Array> } {
+    let p = this.scaledPools.get(pool);
+    if (!p) {
+      const unit = arrowPrototypes(this.model.config, (pool === 'private' ? this.privates : this.mbc).experts);
+      const scales = unit.size === 0 ? new Map<string, Float32Array>() : logitScales(this.model, this.trainingPrompts, unit, this.centres, this.tokenizer.padId ?? 0);
+      p = { scales, prototypes: scalePrototypes(unit, scales) };
+      this.scaledPools.set(pool, p);
+    }
+    return p;
+  }
+
+  /** The logit scales of the private pool, as compile computes them, for the request-level manifest. */
+  get privateScales(): ReadonlyMap<string, Float32Array> {
+    return this.scaledPool('private').scales;
+  }
 
   static async load(libraryDir: string, settings: Pick<RoutingDefaults, 'topK' | 'temperature'>): Promise<EvalLibrary> {
     const index = await readLibraryIndex(libraryDir);
@@ -76,14 +91,7 @@ export class EvalLibrary {
       const routed = privates.experts[0]?.modules.map((m) => m.key) ?? [];
       const centres = routed.length === 0 ? new Map<string, Float32Array>() : await libraryInputCentres(libraryDir, index, model, tokenizer, routed);
       const prompts = routed.length === 0 ? [] : await libraryTrainingPrompts(libraryDir, index, tokenizer);
-      const scaled = (experts: readonly ArrowExpert[]) => {
-        const unit = arrowPrototypes(model.config, experts);
-        const scales = unit.size === 0 ? new Map<string, Float32Array>() : logitScales(model, prompts, unit, centres, tokenizer.padId ?? 0);
-        return { scales, prototypes: scalePrototypes(unit, scales) };
-      };
-      const p = scaled(privates.experts);
-      const m = scaled(mbc.experts);
-      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings, centres, p.prototypes, p.scales, m.prototypes);
+      return new EvalLibrary(libraryDir, index, model, tokenizer, privates, mbc, settings, centres, prompts);
     } catch (err) {
       model.dispose();
       throw err;
@@ -135,11 +143,11 @@ export class EvalLibrary {
       case 'private-arrow-outputs':
         return this.cached(system, () => {
           const mix = system === 'private-arrow' ? 'parameters' : 'outputs';
-          return this.fixed(new ArrowRouter(this.model.config, this.privates.experts, this.privatePrototypes, { ...this.settings, mix, centres: this.centres }));
+          return this.fixed(new ArrowRouter(this.model.config, this.privates.experts, this.scaledPool('private').prototypes, { ...this.settings, mix, centres: this.centres }));
         });
       case 'mbc-arrow':
         return this.cached(system, () =>
-          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, this.mbcPrototypes, { ...this.settings, mix: 'parameters', centres: this.centres })),
+          this.fixed(new ArrowRouter(this.model.config, this.mbc.experts, this.scaledPool('mbc').prototypes, { ...this.settings, mix: 'parameters', centres: this.centres })),
         );
       case 'private-req-top1':
       case 'private-req-topk': {
