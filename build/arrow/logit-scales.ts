@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import type { LibraryIndex } from '../io/library-index.js';
+import { arrowPrototypes, type ArrowExpert } from '../model/arrow-router.js';
 import type { LlamaModel } from '../model/llama.js';
 import { libraryTrainingPrompts } from './input-centres.js';
 import { capturePrompts } from './prompt-captures.js';
@@ -107,4 +108,17 @@ export async function libraryLogitScales(
   centres: ReadonlyMap<string, Float32Array> | undefined,
 ): Promise<Map<string, Float32Array>> {
   return logitScales(model, await libraryTrainingPrompts(libraryDir, index, tokenizer), prototypes, centres, tokenizer.padId ?? 0);
+}
+
+/** Per-token Arrow's prototypes of `experts` (arrowPrototypes), scaled on `taskPrompts` as compile scales a pool, and the scales. */
+export function scaledArrowPrototypes(
+  model: LlamaModel,
+  experts: readonly ArrowExpert[],
+  taskPrompts: ReadonlyArray<ReadonlyArray<readonly number[]>>,
+  centres: ReadonlyMap<string, Float32Array>,
+  padId: number,
+): { scales: Map<string, Float32Array>; prototypes: Map<string, Float32Array> } {
+  const unit = arrowPrototypes(model.config, experts);
+  const scales = unit.size === 0 ? new Map<string, Float32Array>() : logitScales(model, taskPrompts, unit, centres, padId);
+  return { scales, prototypes: scalePrototypes(unit, scales) };
 }

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { openPeftAdapter } from '../io/peft-adapter.js';
-import { ArrowRouter, arrowPrototypes, type ArrowExpert } from '../model/arrow-router.js';
+import { ArrowRouter, type ArrowExpert } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { AdapterDelta, LlamaModel } from '../model/llama.js';
 import { Lora, mergeLoras, type LoraModule } from '../model/lora.js';
@@ -15,7 +15,7 @@ import type { SystemId } from './eval-systems.js';
 import type { EvalTask } from './eval-tasks.js';
 import { privatePoolManifest, PromptRouter, type PromptRouting } from './prompt-routing.js';
 import { libraryInputCentres, libraryTrainingPrompts } from '../arrow/input-centres.js';
-import { logitScales, scalePrototypes } from '../arrow/logit-scales.js';
+import { scaledArrowPrototypes } from '../arrow/logit-scales.js';
 import { fixedAdapter, type RowAdapter } from './row-adapter.js';
 import { RowMix } from './row-mix.js';
 
@@ -69,9 +69,7 @@ export class EvalLibrary {
   private scaledPool(pool: 'private' | 'mbc'): { scales: Map<string, Float32Array>; prototypes: Map<string, Float32Array> } {
     let p = this.scaledPools.get(pool);
     if (!p) {
-      const unit = arrowPrototypes(this.model.config, (pool === 'private' ? this.privates : this.mbc).experts);
-      const scales = unit.size === 0 ? new Map<string, Float32Array>() : logitScales(this.model, this.trainingPrompts, unit, this.centres, this.tokenizer.padId ?? 0);
-      p = { scales, prototypes: scalePrototypes(unit, scales) };
+      p = scaledArrowPrototypes(this.model, (pool === 'private' ? this.privates : this.mbc).experts, this.trainingPrompts, this.centres, this.tokenizer.padId ?? 0);
       this.scaledPools.set(pool, p);
     }
     return p;

@@ -8,9 +8,9 @@
 import { resolve } from 'node:path';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { libraryInputCentres, libraryTrainingPrompts } from '../arrow/input-centres.js';
-import { logitScales, scalePrototypes } from '../arrow/logit-scales.js';
+import { scaledArrowPrototypes } from '../arrow/logit-scales.js';
 import { EVAL_DEFAULTS } from '../commands/eval.js';
-import { ArrowRouter, arrowPrototypes } from '../model/arrow-router.js';
+import { ArrowRouter } from '../model/arrow-router.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
 import type { LlamaModel } from '../model/llama.js';
 import { readLibraryIndex } from '../io/library-index.js';
@@ -33,8 +33,7 @@ export interface ServeLibrary {
 /** Per-token Arrow over `loras`, centred and with scaled prototypes as compile makes them (logit-scales.ts), on the library's training prompts. */
 function arrowRouter(name: string, root: string, loras: readonly ServedLora[], model: LlamaModel, centres: ReadonlyMap<string, Float32Array>, prompts: number[][][], padId: number): ServedRouter {
   const experts = loras.map((l) => l.expert);
-  const unit = arrowPrototypes(model.config, experts);
-  const prototypes = scalePrototypes(unit, logitScales(model, prompts, unit, centres, padId));
+  const { prototypes } = scaledArrowPrototypes(model, experts, prompts, centres, padId);
   const delta = new ArrowRouter(model.config, experts, prototypes, { topK: EVAL_DEFAULTS.topK, temperature: EVAL_DEFAULTS.temperature, mix: 'parameters', centres });
   return { name, root, delta };
 }
