@@ -30,9 +30,14 @@
  * Training variants: kaiming, kaiming-seeds, kaiming-long, eva (the default), eva-long, eva-centred
  * (TRAINING below).
  *
- * Options: --out <dir> (default /tmp/quiver-routing-study), --variants <list>, --limit <n>
- * (prompts per task, default 50), --top-k <k> (adapters kept per token, default eval's 4), -j <n>
- * (default 2), --base, --tasks, --max-steps <n> (a quick look: cap every adapter's steps).
+ * Votes (shared/arrow/input-site-votes.ts): `site`, what quiver route, eval and the edge count (q, k
+ * and v of a layer read one input and vote once, with the largest of their logits), and `module`,
+ * one vote per routed module (the rule before).
+ *
+ * Options: --out <dir> (default /tmp/quiver-routing-study), --variants <list>, --scorings <list>,
+ * --votes <list> (default site,module), --limit <n> (prompts per task, default 50), --top-k <k>
+ * (adapters kept per token, default eval's 4), -j <n> (default 2), --base, --tasks, --max-steps <n>
+ * (a quick look: cap every adapter's steps).
  */
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -49,6 +54,7 @@ import { topRightSingularVectors } from '../build/train/eva-init.js';
 import { EVAL_DEFAULTS } from '../build/commands/eval.js';
 import { loadEvalTasks, type EvalTask } from '../build/eval/eval-tasks.js';
 import { PromptRouter, privatePoolManifest } from '../build/eval/prompt-routing.js';
+import type { VoteUnit } from '../shared/arrow/input-site-votes.js';
 import { baseCheckpointHash, privateJobs, taskDataHash } from '../build/train/plan.js';
 import { runAdapterJobs } from '../build/train/run-jobs.js';
 import { loadTaskSet } from '../build/train/task-set.js';
@@ -116,6 +122,7 @@ async function meanSubtractedPrototypes(dirs: readonly string[], manifest: Manif
 interface Row {
   training: string;
   scoring: Scoring;
+  votes: VoteUnit;
   ownFirst: number;
   familyFirstIn: number;
   familyFirstHeld: number;
@@ -123,7 +130,7 @@ interface Row {
   testLoss: number;
 }
 
-async function routeAll(router: PromptRouter, tasks: readonly EvalTask[], adapters: number): Promise<Omit<Row, 'training' | 'scoring' | 'testLoss'>> {
+async function routeAll(router: PromptRouter, tasks: readonly EvalTask[], adapters: number): Promise<Omit<Row, 'training' | 'scoring' | 'votes' | 'testLoss'>> {
   let own = 0;
   let inN = 0;
   let famIn = 0;
@@ -159,6 +166,10 @@ async function main(): Promise<void> {
   const jobs = Number(option('-j', '2'));
   const maxSteps = process.argv.includes('--max-steps') ? Number(option('--max-steps', '')) : undefined;
   const variants = option('--variants', Object.keys(TRAINING).join(',')).split(',');
+  const voteUnits = option('--votes', 'site,module').split(',') as VoteUnit[];
+  for (const v of voteUnits) if (v !== 'site' && v !== 'module') throw new Error(`unknown --votes "${v}"; known: site, module`);
+  const scorings = option('--scorings', SCORING.join(',')).split(',') as Scoring[];
+  for (const s of scorings) if (!SCORING.includes(s)) throw new Error(`unknown scoring "${s}"; known: ${SCORING.join(', ')}`);
   for (const v of variants) if (!TRAINING[v]) throw new Error(`unknown training variant "${v}"; known: ${Object.keys(TRAINING).join(', ')}`);
   await selectBackend('wasm', { log: () => {} });
   const tasks = await loadTaskSet(tasksDir);
@@ -198,28 +209,32 @@ async function main(): Promise<void> {
     // The centres quiver compile stores (build/arrow/input-centres.ts), and each task's own mean input for the centroid reference.
     const centres = await libraryInputCentres(libDir, index, model, tokenizer, keys);
     const adapters = raw.metadata.adapters.length;
-    const score = async (scoring: Scoring, m: Manifest) => {
-      const router = new PromptRouter(model, tokenizer, m);
-      try {
-        const r = await routeAll(router, evalTasks, adapters);
-        rows.push({ training: scoring === 'centroid' ? '(data)' : variant, scoring, testLoss: scoring === 'centroid' ? NaN : testLoss, ...r });
-        const last = rows[rows.length - 1]!;
-        process.stderr.write(`[${last.training}] ${scoring}: own ${(100 * last.ownFirst).toFixed(1)}%, family ${(100 * last.familyFirstIn).toFixed(1)}% / held-out ${(100 * last.familyFirstHeld).toFixed(1)}%\n`);
-      } finally {
-        router.dispose();
+    const score = async (scoring: Scoring, m: Manifest | (() => Promise<Manifest>)) => {
+      if (!scorings.includes(scoring)) return;
+      const manifest = typeof m === 'function' ? await m() : m;
+      for (const votes of voteUnits) {
+        const router = new PromptRouter(model, tokenizer, manifest, votes);
+        try {
+          const r = await routeAll(router, evalTasks, adapters);
+          rows.push({ training: scoring === 'centroid' ? '(data)' : variant, scoring, votes, testLoss: scoring === 'centroid' ? NaN : testLoss, ...r });
+          const last = rows[rows.length - 1]!;
+          process.stderr.write(`[${last.training}] ${scoring}, votes per ${votes}: own ${(100 * last.ownFirst).toFixed(1)}%, family ${(100 * last.familyFirstIn).toFixed(1)}% / held-out ${(100 * last.familyFirstHeld).toFixed(1)}%\n`);
+        } finally {
+          router.dispose();
+        }
       }
     };
     const dirs = tasks.map((t) => join(libDir, 'private', t.name));
-    const meanSub = await meanSubtractedPrototypes(dirs, raw);
+    const meanSub = () => meanSubtractedPrototypes(dirs, raw);
     await score('arrow', raw);
     await score('arrow-centred', { ...raw, centres });
     // The logit scales quiver compile applies (build/arrow/logit-scales.ts), measured on the raw or the centred logits.
     const scaled = async (c?: ReadonlyMap<string, Float32Array>) => scalePrototypes(raw.prototypes, await libraryLogitScales(libDir, index, model, tokenizer, raw.prototypes, c));
-    await score('arrow-scaled', { ...raw, prototypes: await scaled() });
-    await score('arrow-centred-scaled', { ...raw, prototypes: await scaled(centres), centres });
-    await score('mean-sub', { ...raw, prototypes: meanSub });
-    await score('mean-sub-centred', { ...raw, prototypes: meanSub, centres });
-    if (!centroidDone) {
+    await score('arrow-scaled', async () => ({ ...raw, prototypes: await scaled() }));
+    await score('arrow-centred-scaled', async () => ({ ...raw, prototypes: await scaled(centres), centres }));
+    await score('mean-sub', async () => ({ ...raw, prototypes: await meanSub() }));
+    await score('mean-sub-centred', async () => ({ ...raw, prototypes: await meanSub(), centres }));
+    if (!centroidDone && scorings.includes('centroid')) {
       centroidDone = true;
       const protos = new Map(keys.map((key) => [key, new Float32Array(adapters * centres.get(key)!.length)]));
       tasks.forEach((t, e) => {
@@ -237,10 +252,10 @@ async function main(): Promise<void> {
   model.dispose();
   const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
   console.log(`\nRouting study: ${tasks.length} tasks, ${limit} test prompts per task, top-k ${topK} per token, base ${modelId}\n`);
-  console.log('| training | scoring | own first | family first | held-out family first | max share (× fair) | test loss |');
-  console.log('|---|---|---:|---:|---:|---:|---:|');
+  console.log('| training | scoring | votes per | own first | family first | held-out family first | max share (× fair) | test loss |');
+  console.log('|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.training} | ${r.scoring} | ${pct(r.ownFirst)} | ${pct(r.familyFirstIn)} | ${pct(r.familyFirstHeld)} | ${r.maxShare.toFixed(2)} | ${Number.isNaN(r.testLoss) ? '—' : r.testLoss.toFixed(3)} |`);
+    console.log(`| ${r.training} | ${r.scoring} | ${r.votes} | ${pct(r.ownFirst)} | ${pct(r.familyFirstIn)} | ${pct(r.familyFirstHeld)} | ${r.maxShare.toFixed(2)} | ${Number.isNaN(r.testLoss) ? '—' : r.testLoss.toFixed(3)} |`);
   }
 }
 

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
 import { arrowPrototype } from '../shared/arrow/prototype.js';
-import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
+import { arrowLogits } from '../shared/arrow/arrow-logits.js';
+import { siteWeights } from './helpers/site-weights.js';
 import { decodeF16, encodeF16 } from '../shared/half.js';
 import type { TaskExample } from '../shared/task-data.js';
 import { runEvalJob, routingCounts } from '../build/eval/eval-job.js';
@@ -220,7 +221,7 @@ describe('routing accuracy', () => {
     expect(held.perLayer[0]!.ownFirst).toBeNull();
   });
 
-  it('equals a direct route of each prompt on its own (base model, F16 prototypes scaled by the library\'s logit scales, its centres, arrowTokenWeights, aggregateRequestRouting)', async () => {
+  it('equals a direct route of each prompt on its own (base model, F16 prototypes scaled by the library\'s logit scales, its centres, arrowLogits, one vote per input site, aggregateRequestRouting)', async () => {
     const { model, tokenizer } = lib;
     const { tasks } = await loadEvalTasks(libDir, lib.index);
     const result = await runEvalJob({ libraryDir: libDir, tasks, systems: [], settings: { topK: 4, temperature: 1, maxNewTokens: 16, samples: 0 } }, () => {}, lib);
@@ -248,7 +249,8 @@ describe('routing accuracy', () => {
           const { captures } = model.forward({ ids: Int32Array.from(ids), batchSize: 1, seqLen: ids.length }, { captures: keys });
           return keys.map((k) => captures[k]!.dataSync() as Float32Array);
         });
-        const perModule = keys.map((k, j) => arrowTokenWeights(caps[j]!, ids.length, protos.get(k)!.p, E, protos.get(k)!.dIn, { topK: 4, temperature: 1 }, lib.centres.get(k)));
+        const logits = keys.map((k, j) => arrowLogits(caps[j]!, ids.length, protos.get(k)!.p, E, protos.get(k)!.dIn, lib.centres.get(k)));
+        const perModule = siteWeights(keys, logits, ids.length, E, { topK: 4, temperature: 1 });
         const best = aggregateRequestRouting(perModule, ids.length, E, { topK: 1, threshold: 0 }).selected[0]!.index;
         if (best === task.ownAdapter) own++;
         if (families[best] === task.targetFamily) fam++;

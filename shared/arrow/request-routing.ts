@@ -2,7 +2,7 @@ import type { RoutingDefaults } from '../manifest/schema.js';
 import { topKIndices } from './top-k.js';
 
 export interface RequestRouting {
-  /** Aggregated weight of every adapter (mean over tokens and routed modules); sums to 1. */
+  /** Aggregated weight of every adapter (mean over tokens and votes: routed modules or their input sites); sums to 1. */
   scores: Float64Array;
   /** The kept adapters, best first, weights renormalised to sum to 1; empty when below threshold. */
   selected: Array<{ index: number; weight: number }>;
@@ -12,9 +12,10 @@ export interface RequestRouting {
 
 /**
  * Request-level Arrow (docs/method.md, "Request-level Arrow"): average the per-token routing weights over the prompt's tokens
- * and over every routed module, keep the top k, renormalise.
+ * and over every vote (route-request.ts gives one per input site of the routed modules), keep the
+ * top k, renormalise.
  *
- * @param perModule one row-major [tokens, adapters] weight matrix per routed module
+ * @param perModule one row-major [tokens, adapters] weight matrix per vote
  */
 export function aggregateRequestRouting(
   perModule: ReadonlyArray<ArrayLike<number>>,

@@ -1,0 +1,59 @@
+/**
+ * Request-level Arrow's votes (docs/method.md, "Request-level Arrow"): routed modules that read the
+ * same hidden state — q, k and v of one layer read its normed attention input, gate and up its normed
+ * MLP input — are one site, and a site votes once. Its logit for an adapter, per token, is the
+ * largest of its modules' logits (each module's prototype is one direction of that adapter in the
+ * site's space; the strongest says how much the adapter responds there). Counted module by module, a
+ * layer's residual stream would get three votes for o_proj's one just because LoRA wraps three
+ * projections of it: and those three votes follow the prompt's surface bytes, where the attention
+ * output (o_proj's input) carries what the prompt asks.
+ */
+import { moduleInputSite } from '../router/embedder-outputs.js';
+
+/** How request-level routing counts votes: one per input site (the default), or one per module (before). */
+export type VoteUnit = 'site' | 'module';
+
+/**
+ * The routed modules grouped into sites, in order of each site's first module; a module whose input
+ * site is unknown (not a Llama projection) is a site of its own. With `unit` 'module', one group per module.
+ */
+export function voteGroups(moduleKeys: readonly string[], unit: VoteUnit = 'site'): number[][] {
+  const groups: number[][] = [];
+  const bySite = new Map<string, number[]>();
+  moduleKeys.forEach((key, i) => {
+    const s = unit === 'site' ? moduleInputSite(key) : null;
+    if (!s) {
+      groups.push([i]);
+      return;
+    }
+    const id = `${s.layer}.${s.site}`;
+    const g = bySite.get(id);
+    if (g) g.push(i);
+    else {
+      const fresh = [i];
+      bySite.set(id, fresh);
+      groups.push(fresh);
+    }
+  });
+  return groups;
+}
+
+/**
+ * A site's logits: the elementwise largest of its modules' (row-major [tokens, adapters], equal
+ * lengths). A NaN loses to any number, as it ranks last in the top k; a single module's array is
+ * returned as it is.
+ */
+export function siteLogits(members: ReadonlyArray<ArrayLike<number>>): ArrayLike<number> {
+  if (members.length === 0) throw new RangeError('a site needs at least one module');
+  if (members.length === 1) return members[0]!;
+  const n = members[0]!.length;
+  const out = Float64Array.from(members[0]!);
+  for (const z of members.slice(1)) {
+    if (z.length !== n) throw new RangeError(`a site's modules have ${z.length} and ${n} logits`);
+    for (let i = 0; i < n; i++) {
+      const v = z[i]!;
+      if (v > out[i]! || out[i] !== out[i]) out[i] = v;
+    }
+  }
+  return out;
+}
