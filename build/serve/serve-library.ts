@@ -2,7 +2,7 @@
  * A trained library loaded for serving: the base checkpoint (library.json's `base`), its tokenizer
  * and chat template, every private and MBC adapter under its library id, and the paper's form —
  * per-token Arrow over the private adapters and over the MBC adapters, with eval's settings
- * (top-k 4, temperature 1, parameter mix, centred on the library's training prompts: the
+ * (EVAL_DEFAULTS: top-k and temperature of DEFAULT_ROUTING, parameter mix, centred on the library's training prompts: the
  * `private-arrow` and `mbc-arrow` systems).
  */
 import { resolve } from 'node:path';
