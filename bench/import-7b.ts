@@ -10,6 +10,7 @@ import { runImport } from '../build/commands/import.js';
 import { openPeftAdapter } from '../build/io/peft-adapter.js';
 import { writePeftAdapter } from '../build/io/write-peft-adapter.js';
 import { Rng } from '../shared/random.js';
+import { IMPORT_ROUTING } from '../build/commands/import.js';
 
 export interface ImportBenchOptions {
   adapters: number;
@@ -47,7 +48,7 @@ export async function benchImport7b(opts: ImportBenchOptions): Promise<void> {
     const readMs = (performance.now() - t0) / adapters;
     const rssBefore = process.memoryUsage().rss;
     const t1 = performance.now();
-    const s = await runImport(dirs, { out: join(root, 'out'), topK: 3, temperature: 1, threshold: 0, quiet: true });
+    const s = await runImport(dirs, { out: join(root, 'out'), ...IMPORT_ROUTING, quiet: true });
     const importMs = (performance.now() - t1) / adapters;
     const rssAfter = process.memoryUsage().rss;
     console.log(`import, ${adapters} adapters of ${layers} layers × q/k/v/o, d ${d}, r ${r} (F16 on disk):`);

@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       clusters: [],
     });
     const testLoss = tasks.reduce((s, t) => s + metas.get(t.name)!.metrics.testLoss, 0) / tasks.length;
-    const raw = await privatePoolManifest(libDir, index, { topK, temperature: EVAL_DEFAULTS.temperature, threshold: 0 });
+    const raw = await privatePoolManifest(libDir, index, { topK, temperature: EVAL_DEFAULTS.temperature, threshold: 0, votes: 'site' });
     const { tasks: evalTasks } = await loadEvalTasks(libDir, index, { limit });
     const keys = raw.metadata.modules.map((m) => m.key);
     // The centres quiver compile stores (build/arrow/input-centres.ts), and each task's own mean input for the centroid reference.
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
       if (!scorings.includes(scoring)) return;
       const manifest = typeof m === 'function' ? await m() : m;
       for (const votes of voteUnits) {
-        const router = new PromptRouter(model, tokenizer, manifest, votes);
+        const router = new PromptRouter(model, tokenizer, { ...manifest, metadata: { ...manifest.metadata, routing: { ...manifest.metadata.routing, votes } } });
         try {
           const r = await routeAll(router, evalTasks, adapters);
           rows.push({ training: scoring === 'centroid' ? '(data)' : variant, scoring, votes, testLoss: scoring === 'centroid' ? NaN : testLoss, ...r });

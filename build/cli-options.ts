@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_ROUTING } from '../shared/manifest/schema.js';
+import { DEFAULT_ROUTING, RoutingDefaults } from '../shared/manifest/schema.js';
 
 /** Commander option parsers that refuse what is not a number of the right kind, naming the value. */
 export function parsePositiveInt(value: string): number {
@@ -26,10 +26,21 @@ export function parseUnitInterval(value: string): number {
   return n;
 }
 
-/** `--top-k`, `--temperature`, `--threshold`: the routing a manifest stores for the edge (quiver import, quiver compile). */
-export function addManifestRoutingOptions(cmd: Command): Command {
+/** `site` or `module`: how request-level routing counts votes (RoutingDefaults.votes). */
+export function parseVotes(value: string): RoutingDefaults['votes'] {
+  const r = RoutingDefaults.shape.votes.safeParse(value);
+  if (!r.success) throw new InvalidArgumentError(`"${value}" is not one of ${RoutingDefaults.shape.votes.options.join(', ')}.`);
+  return r.data;
+}
+
+/**
+ * `--top-k`, `--temperature`, `--threshold`, `--votes`: the routing a manifest stores for the edge
+ * (quiver import, quiver compile), with the command's defaults.
+ */
+export function addManifestRoutingOptions(cmd: Command, defaults: RoutingDefaults = DEFAULT_ROUTING): Command {
   return cmd
-    .option('--top-k <k>', "manifest's routing: adapters per request", parsePositiveInt, DEFAULT_ROUTING.topK)
-    .option('--temperature <t>', "manifest's routing: softmax temperature over kept Arrow logits", parsePositiveNumber, DEFAULT_ROUTING.temperature)
-    .option('--threshold <w>', "manifest's routing: below this best routing weight, serve the base model (0 = never)", parseUnitInterval, DEFAULT_ROUTING.threshold);
+    .option('--top-k <k>', "manifest's routing: adapters per request", parsePositiveInt, defaults.topK)
+    .option('--temperature <t>', "manifest's routing: softmax temperature over kept Arrow logits", parsePositiveNumber, defaults.temperature)
+    .option('--threshold <w>', "manifest's routing: below this best routing weight, serve the base model (0 = never)", parseUnitInterval, defaults.threshold)
+    .option('--votes <unit>', "manifest's routing: one vote per input site (site: q, k and v of a layer once, their largest logit) or per routed module (module)", parseVotes, defaults.votes);
 }

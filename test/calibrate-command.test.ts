@@ -67,16 +67,19 @@ describe('routing accuracy and the fitted threshold', () => {
   });
 
   it('fitRouting takes the setting that routes most fit examples right; ties keep the current one, then grid order', () => {
-    const grid = candidateGrid({ topK: 3, temperature: 1 }, [4, 1, 2, 50], [10, 0.1, 1], 5);
-    expect(grid[0]).toEqual({ topK: 3, temperature: 1 }); // current first
-    expect(grid.slice(1, 4)).toEqual([{ topK: 1, temperature: 1 }, { topK: 1, temperature: 0.1 }, { topK: 1, temperature: 10 }]);
-    expect(grid.at(-1)).toEqual({ topK: 5, temperature: 10 }); // top-k clamped to the adapters
+    const grid = candidateGrid({ topK: 3, temperature: 1, votes: 'module' }, [4, 1, 2, 50], [10, 0.1, 1], ['site', 'module'], 5);
+    expect(grid[0]).toEqual({ topK: 3, temperature: 1, votes: 'module' }); // current first
+    expect(grid.slice(1, 4)).toEqual([{ topK: 1, temperature: 1, votes: 'module' }, { topK: 1, temperature: 0.1, votes: 'module' }, { topK: 1, temperature: 10, votes: 'module' }]); // the current vote unit first
+    expect(grid[12]).toEqual({ topK: 5, temperature: 10, votes: 'module' }); // top-k clamped to the adapters
+    expect(grid.slice(13, 14)).toEqual([{ topK: 1, temperature: 1, votes: 'site' }]); // then the other unit
+    expect(grid).toHaveLength(1 + 4 * 3 * 2); // the current setting (top-k 3) is not on the grid
+    expect(candidateGrid({ topK: 3, temperature: 1, votes: 'site' }, [3], [1], ['site'], 5)).toEqual([{ topK: 3, temperature: 1, votes: 'site' }]);
     const examples = [
       { labels: ['a'], outcomes: [{ first: 'b', best: 0.5 }, { first: 'a', best: 0.5 }, { first: 'a', best: 0.5 }] },
       { labels: ['b'], outcomes: [{ first: 'b', best: 0.5 }, { first: 'b', best: 0.5 }, { first: 'b', best: 0.5 }] },
     ];
-    const cands = [{ topK: 3, temperature: 1 }, { topK: 1, temperature: 1 }, { topK: 2, temperature: 1 }];
-    expect(fitRouting(examples, cands, 'base')).toEqual({ routing: { topK: 1, temperature: 1, threshold: 0 }, candidate: 1, correct: 2 });
+    const cands = [{ topK: 3, temperature: 1, votes: 'site' as const }, { topK: 1, temperature: 1, votes: 'module' as const }, { topK: 2, temperature: 1, votes: 'site' as const }];
+    expect(fitRouting(examples, cands, 'base')).toEqual({ routing: { topK: 1, temperature: 1, votes: 'module', threshold: 0 }, candidate: 1, correct: 2 });
     const tied = examples.map((e) => ({ ...e, outcomes: [e.outcomes[1]!, ...e.outcomes.slice(1)] }));
     expect(fitRouting(tied, cands, 'base').candidate).toBe(0);
   });
@@ -141,7 +144,7 @@ describe('quiver calibrate (micro library)', () => {
   it('fits, reports what quiver route does before and after, and rewrites only the manifest (new checksum, same embedder)', async () => {
     const before = await filesOf(compiled);
     const rightBefore = await routedRight();
-    const dry = await runCalibrate(compiled, { examples, topKGrid: [1, 2, 3], temperatureGrid: [0.1, 1, 10], testFraction: 0.3, seed: 0, dryRun: true, quiet: true });
+    const dry = await runCalibrate(compiled, { examples, topKGrid: [1, 2, 3], temperatureGrid: [0.1, 1, 10], votesGrid: ['site', 'module'], testFraction: 0.3, seed: 0, dryRun: true, quiet: true });
     expect(dry.written).toBeNull();
     expect(await filesOf(compiled)).toEqual(before);
 
@@ -150,8 +153,7 @@ describe('quiver calibrate (micro library)', () => {
     const r = JSON.parse(res.stdout) as CalibrateResult;
     const n = 3 * 20 + 2 * 8 + 5;
     expect(r.before.fit.examples + r.before.test.examples).toBe(n);
-    // The current setting (compile's defaults: top-k 4, more than the 3 adapters) first, then the 3 × 3 grid.
-    expect(r.candidates).toBe(DEFAULT_ROUTING.topK > 3 ? 10 : 9);
+    expect(r.candidates).toBe(1 + 3 * 3 * 2); // the current setting (compile's default top-k, off the grid), then the grid × both vote units
     expect(r.before.routing).toEqual(DEFAULT_ROUTING);
     expect(r.before.fit.correct + r.before.test.correct).toBe(rightBefore);
     expect(r.after.fit.correct).toBeGreaterThanOrEqual(r.before.fit.correct);
@@ -171,7 +173,7 @@ describe('quiver calibrate (micro library)', () => {
     expect(await routedRight()).toBe(r.after.fit.correct + r.after.test.correct);
 
     // Again: the fitted routing is already the manifest's; nothing changes.
-    const again = await runCalibrate(compiled, { examples, topKGrid: [1, 2, 3], temperatureGrid: [0.1, 1, 10], testFraction: 0.3, seed: 0, quiet: true });
+    const again = await runCalibrate(compiled, { examples, topKGrid: [1, 2, 3], temperatureGrid: [0.1, 1, 10], votesGrid: ['site', 'module'], testFraction: 0.3, seed: 0, quiet: true });
     expect(again.after.routing).toEqual(r.after.routing);
     expect(again.written).toBeNull();
     expect(await filesOf(compiled)).toEqual(after);

@@ -50,7 +50,7 @@ describe('routing', () => {
       for (let i = 0; i < want.selected.length; i++) expect(Math.abs(got.adapters[i].weight - want.selected[i]!.weight)).toBeLessThan(1e-6);
       expect(got.scores.map((s: Json) => s.id)).toEqual(ids);
       for (let i = 0; i < ids.length; i++) expect(Math.abs(got.scores[i].score - want.scores[i]!.score)).toBeLessThan(1e-6);
-      expect(got).toMatchObject({ base_fallback: false, tokens: want.tokens, prompt_tokens: want.tokens, window: 96, routing: { top_k: 2, temperature: 1, threshold: 0 } });
+      expect(got).toMatchObject({ base_fallback: false, tokens: want.tokens, prompt_tokens: want.tokens, window: 96, routing: { top_k: 2, temperature: 1, threshold: 0, votes: 'site' } });
       expect(got.backend_request).toEqual({ model: want.selected[0]!.id, prompt });
       expect(res.headers.get('x-quiver-adapters')).toBe(`${want.selected[0]!.id}=1`);
       expect(res.headers.get('x-quiver-manifest')).toBe(got.manifest);
@@ -385,7 +385,7 @@ describe('documents', () => {
     expect(doc.components.schemas.RouteRequest.additionalProperties).toBe(false);
     expect(Object.keys(doc.components.schemas.RouteRequest.properties)).toEqual(expect.arrayContaining(['input', 'messages', 'top_k', 'temperature', 'threshold']));
     const table = await body(await app.request('/v1/adapters'));
-    expect(table).toMatchObject({ version: 1, base_model: baseModel, source: 'bundled' });
+    expect(table).toMatchObject({ version: 1, base_model: baseModel, source: 'bundled', routing: { top_k: DEFAULT_ROUTING.topK, temperature: DEFAULT_ROUTING.temperature, threshold: DEFAULT_ROUTING.threshold, votes: DEFAULT_ROUTING.votes } });
     expect(table.adapters.map((a: Json) => a.id)).toEqual(ids);
     const clustered = table.adapters.filter((a: Json) => a.cluster !== null);
     expect(table.clusters.flatMap((c: Json) => c.adapters).sort()).toEqual(clustered.map((a: Json) => a.id).sort());

@@ -75,7 +75,7 @@ describe('quiver eval (micro library)', () => {
     }
     // Every comparison runs here (all systems): the pairs in order, over the split's tasks, each
     // difference the summary's difference of mean accuracies, inside its interval.
-    expect(report.version).toBe(2);
+    expect(report.version).toBe(3);
     expect(report.comparisons.map((c) => [c.split, c.system, c.against, c.tasks])).toEqual([
       ['in-distribution', 'private-req-top1', 'oracle', inDist.length],
       ['in-distribution', 'private-arrow', 'oracle', inDist.length],

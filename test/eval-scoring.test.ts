@@ -41,7 +41,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'quiver-eval-scoring-'));
   libDir = await buildMicroLibrary(root);
   await selectBackend('wasm', { log: () => {} });
-  lib = await EvalLibrary.load(libDir, { topK: 4, temperature: 1 });
+  lib = await EvalLibrary.load(libDir, { topK: 4, temperature: 1, votes: 'site' });
 }, 120_000);
 afterAll(async () => {
   lib?.dispose();
@@ -224,7 +224,7 @@ describe('routing accuracy', () => {
   it('equals a direct route of each prompt on its own (base model, F16 prototypes scaled by the library\'s logit scales, its centres, arrowLogits, one vote per input site, aggregateRequestRouting)', async () => {
     const { model, tokenizer } = lib;
     const { tasks } = await loadEvalTasks(libDir, lib.index);
-    const result = await runEvalJob({ libraryDir: libDir, tasks, systems: [], settings: { topK: 4, temperature: 1, maxNewTokens: 16, samples: 0 } }, () => {}, lib);
+    const result = await runEvalJob({ libraryDir: libDir, tasks, systems: [], settings: { topK: 4, temperature: 1, votes: 'site', maxNewTokens: 16, samples: 0 } }, () => {}, lib);
     const E = lib.privates.experts.length;
     const keys = lib.privates.experts[0]!.modules.map((m) => m.key);
     const protos = new Map(
@@ -264,7 +264,7 @@ describe('routing accuracy', () => {
 
   it("makes quiver route's decisions on the compiled private pool (runRoute, onnxruntime-node), prompt by prompt, with and without a fallback", async () => {
     const compiled = join(root, 'compiled-private');
-    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', centre: true, scale: true, topK: 4, temperature: 1, threshold: 0, quiet: true, backend: 'wasm' });
+    await runCompile(libDir, { out: compiled, pool: 'private', weights: 'f32', centre: true, scale: true, topK: 4, temperature: 1, threshold: 0, votes: 'site', quiet: true, backend: 'wasm' });
     // Centred routing on both sides: compile stores the centres eval computes (and they are not zero).
     expect(lib.centres.size).toBeGreaterThan(0);
     const { tasks } = await loadEvalTasks(libDir, lib.index); // the test splits and the held-out tasks
@@ -292,7 +292,7 @@ describe('routing accuracy', () => {
     const best = got.map((r) => Math.max(...r.scores)).sort((a, b) => a - b);
     const m = best.findIndex((b, i) => i >= best.length / 2 && b - best[i - 1]! > 1e-4);
     const threshold = (best[m - 1]! + best[m]!) / 2;
-    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold }, lib.centres, lib.privateScales);
+    const manifest = await privatePoolManifest(libDir, lib.index, { topK: 4, temperature: 1, threshold, votes: 'site' }, lib.centres, lib.privateScales);
     const withFallback = new PromptRouter(lib.model, lib.tokenizer, manifest);
     try {
       const fellBack = await check(await withFallback.route(inputs), threshold);

@@ -49,7 +49,7 @@ describe('quiver import', () => {
       ['beta', 'imported', 4, 16],
       ['gamma', 'imported', 4, 16],
     ]);
-    expect(m.metadata.routing).toEqual({ topK: 2, temperature: 1, threshold: 0 });
+    expect(m.metadata.routing).toEqual({ topK: 2, temperature: 1, threshold: 0, votes: 'module' }); // import's default: one vote per module (IMPORT_ROUTING)
     expect(m.metadata.modules.map((x) => x.key)).toEqual(KEYS);
     for (const [i, id] of ['alpha', 'beta', 'gamma'].entries()) {
       for (const key of KEYS) {

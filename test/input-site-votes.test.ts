@@ -26,7 +26,7 @@ describe('routeLogits counts one vote per input site', () => {
   // One token, two adapters: q, k and v of layer 0 favour adapter a by 1, o_proj favours b by 3.
   const keys = [L(0, 'self_attn.q_proj'), L(0, 'self_attn.k_proj'), L(0, 'self_attn.v_proj'), L(0, 'self_attn.o_proj')];
   const manifest = {
-    metadata: { modules: keys.map((key) => ({ key, dIn: 4 })), adapters: [{ id: 'a' }, { id: 'b' }], routing: { topK: 2, temperature: 1, threshold: 0 } },
+    metadata: { modules: keys.map((key) => ({ key, dIn: 4 })), adapters: [{ id: 'a' }, { id: 'b' }], routing: { topK: 2, temperature: 1, threshold: 0, votes: 'site' } },
     prototypes: new Map(),
   } as unknown as Manifest;
   const logits = new Map(keys.map((k, j) => [k, j < 3 ? Float32Array.of(1, 0) : Float32Array.of(0, 3)]));
@@ -40,7 +40,7 @@ describe('routeLogits counts one vote per input site', () => {
   });
 
   it('module votes (the rule before): (3·softmax(1, 0) + softmax(0, 3)) / 4 — a first', () => {
-    const r = routeLogits(manifest, logits, 1, manifest.metadata.routing, 'module');
+    const r = routeLogits(manifest, logits, 1, { ...manifest.metadata.routing, votes: 'module' });
     expect(r.scores[0]!.score).toBeCloseTo((3 * sig(1) + sig(-3)) / 4, 7); // the per-token weights are float32
     expect(r.selected[0]!.id).toBe('a');
   });

@@ -18,7 +18,7 @@ function sampleInput(): ManifestInput {
     embedder: null,
     modules,
     adapters,
-    routing: { topK: 2, temperature: 1, threshold: 0 },
+    routing: { topK: 2, temperature: 1, threshold: 0, votes: 'site' },
     prototypes: new Map(modules.map((m) => [m.key, rng.normals(3 * m.dIn, 0.3)])),
     // Centred routing on the first module only: the second routes on its raw input.
     centres: new Map([[modules[0]!.key, rng.normals(modules[0]!.dIn, 2)]]),
@@ -108,11 +108,12 @@ print(json.dumps({"ok": stored == "sha256:" + hh.hexdigest(), "vals": vals, "cen
 
   it('refuses another version, another format, and edited metadata', async () => {
     const bytes = await encodeManifest(sampleInput());
-    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 3)))).rejects.toThrow(/manifest version 3 is not supported.*reads version 2/);
-    // A manifest of the format before centred routing: refused with the command that rebuilds it.
-    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 1)), 'old/manifest.safetensors')).rejects.toThrow(
-      /old\/manifest.safetensors: manifest version 1 is older than this Quiver reads \(version 2, which adds centred routing\): recompile it with `quiver compile <library> --out <folder>`/,
+    await expect(decodeManifest(rewrite(bytes, (md) => (md.version = 4)))).rejects.toThrow(/manifest version 4 is not supported.*reads version 3/);
+    // A manifest of the format before vote units (version 2, whose routing has no `votes`): refused with the command that rebuilds it.
+    await expect(decodeManifest(rewrite(bytes, (md) => { md.version = 2; delete (md.routing as { votes?: string }).votes; }), 'old/manifest.safetensors')).rejects.toThrow(
+      /old\/manifest.safetensors: manifest version 2 is older than this Quiver reads \(version 3, which records how routing counts its votes\): recompile it with `quiver compile <library> --out <folder>`/,
     );
+    await expect(decodeManifest(rewrite(bytes, (md) => ((md.routing as { votes: string }).votes = 'layer')))).rejects.toThrow(/routing.votes/);
     await expect(decodeManifest(rewrite(bytes, (md) => (md.format = 'other')))).rejects.toThrow(/format is "other"/);
     await expect(decodeManifest(rewrite(bytes, (md) => (md.baseModel = 'evil')))).rejects.toThrow(/checksum mismatch/);
     await expect(decodeManifest(rewrite(bytes, (md) => ((md.routing as { topK: number }).topK = 0)))).rejects.toThrow(/routing.topK/);

@@ -117,7 +117,7 @@ describe('routeRequest', () => {
     metadata: {
       modules: keys.map((key) => ({ key, dIn: 8 })),
       adapters: ['a', 'b', 'c', 'd'].map((id) => ({ id })),
-      routing: { topK: 2, temperature: 1, threshold: 0 },
+      routing: { topK: 2, temperature: 1, threshold: 0, votes: 'site' },
     },
     prototypes: new Map(),
   } as unknown as Manifest;
@@ -148,7 +148,7 @@ describe('routeRequest', () => {
     const r = await routeRequest({ manifest, tokenizer, embedder, window: null }, 'a longer prompt', { topK: 3, maxTokens: 5, temperature: undefined });
     expect(seen.at(-1)).toHaveLength(5);
     expect([r.tokens, r.promptTokens]).toEqual([5, encodePrompt(tokenizer, 'a longer prompt').length]);
-    expect(r.routing).toEqual({ topK: 3, temperature: 1, threshold: 0 });
+    expect(r.routing).toEqual({ topK: 3, temperature: 1, threshold: 0, votes: 'site' });
     expect(r.selected).toHaveLength(3);
     const low = await routeRequest({ manifest, tokenizer, embedder, window: null }, 'x', { threshold: 0.99 });
     expect(low.belowThreshold).toBe(true);

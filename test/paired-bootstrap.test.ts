@@ -123,7 +123,7 @@ describe("eval.json's comparisons", () => {
       backend: 'cpu',
       tasks,
       systems: only,
-      settings: { topK: 4, temperature: 1, maxNewTokens: 16, samples: 0 },
+      settings: { topK: 4, temperature: 1, votes: 'site', maxNewTokens: 16, samples: 0 },
       limit: null,
       results: results.filter((r) => only.includes(r.system)),
       routing: routing ?? tasks.map((t) => ({ task: t.name, examples: t.examples.length, ownFirst: t.ownAdapter === null ? null : 1, familyFirst: 1, perLayer: [], top1: { [t.name]: 1 } })),
@@ -149,10 +149,10 @@ describe("eval.json's comparisons", () => {
     expect(none.routingSummary.map((r) => r.mostChosen)).toEqual([null, null]);
   });
 
-  it('every pair whose systems both ran, over the split’s tasks, as pairedBootstrap computes it; version 2', () => {
+  it('every pair whose systems both ran, over the split’s tasks, as pairedBootstrap computes it; version 3', () => {
     const report = build(systems);
     expect(EvalReport.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
-    expect(report.version).toBe(2);
+    expect(report.version).toBe(3);
     expect(report.settings.bootstrap).toEqual(BOOTSTRAP);
     // mbc-arrow did not run: its pairs are left out.
     expect(report.comparisons.map((c) => [c.split, c.system, c.against, c.tasks])).toEqual([

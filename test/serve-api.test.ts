@@ -42,7 +42,7 @@ beforeAll(async () => {
   const lib = await buildMicroLibrary(root);
   server = await startServe({ library: lib, port: 0, backend: 'wasm', log: () => {} });
   client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-  ref = await EvalLibrary.load(lib, { topK: 4, temperature: 1 });
+  ref = await EvalLibrary.load(lib, { topK: 4, temperature: 1, votes: 'site' });
   base = ref.index.baseModel;
 }, 120_000);
 

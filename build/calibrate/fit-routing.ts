@@ -9,7 +9,7 @@
 import type { RoutingDefaults } from '../../shared/manifest/schema.js';
 import { bestThreshold, correctCount, type Outcome } from './routing-accuracy.js';
 
-export type Candidate = Pick<RoutingDefaults, 'topK' | 'temperature'>;
+export type Candidate = Pick<RoutingDefaults, 'topK' | 'temperature' | 'votes'>;
 
 /** A labelled prompt with one Outcome per candidate (same order). */
 export interface RankedExample {
@@ -17,12 +17,20 @@ export interface RankedExample {
   outcomes: readonly Outcome[];
 }
 
-/** The candidates to try: the grid (each top-k at most the adapters), the current setting first, in order of preference. */
-export function candidateGrid(current: Candidate, topKs: readonly number[], temperatures: readonly number[], adapters: number): Candidate[] {
-  const grid = [...new Set(topKs.map((k) => Math.min(k, adapters)))]
-    .sort((a, b) => a - b)
-    .flatMap((topK) => [...new Set(temperatures)].sort((a, b) => Math.abs(Math.log(a)) - Math.abs(Math.log(b)) || a - b).map((temperature) => ({ topK, temperature })));
-  return [current, ...grid.filter((c) => !(c.topK === current.topK && c.temperature === current.temperature))];
+/**
+ * The candidates to try: the grid (each top-k at most the adapters), the current setting first, in
+ * order of preference (the current vote unit before the other, then smaller top-k, then temperature nearer 1).
+ */
+export function candidateGrid(current: Candidate, topKs: readonly number[], temperatures: readonly number[], votes: readonly Candidate['votes'][], adapters: number): Candidate[] {
+  const units = [...new Set(votes)].sort((a, b) => Number(b === current.votes) - Number(a === current.votes));
+  const grid = units.flatMap((v) =>
+    [...new Set(topKs.map((k) => Math.min(k, adapters)))]
+      .sort((a, b) => a - b)
+      .flatMap((topK) => [...new Set(temperatures)].sort((a, b) => Math.abs(Math.log(a)) - Math.abs(Math.log(b)) || a - b).map((temperature) => ({ topK, temperature, votes: v }))),
+  );
+  const same = (c: Candidate) => c.topK === current.topK && c.temperature === current.temperature && c.votes === current.votes;
+  const first = { topK: current.topK, temperature: current.temperature, votes: current.votes };
+  return [first, ...grid.filter((c) => !same(c))];
 }
 
 /** Right answers of `examples` at candidate `c` (index into the candidates) and `threshold`. */

@@ -2,10 +2,10 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { decodeManifest } from '../../shared/manifest/manifest-codec.js';
 import { withRouting } from '../../shared/manifest/manifest-routing.js';
-import { MANIFEST_FILE, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { MANIFEST_FILE, RoutingDefaults } from '../../shared/manifest/schema.js';
 import { routeRequest, type RouterParts } from '../../shared/router/route-request.js';
 import { calibrationSplit } from '../calibrate/calibration-split.js';
-import { candidateGrid, correctAt, fitRouting, type RankedExample } from '../calibrate/fit-routing.js';
+import { candidateGrid, correctAt, fitRouting, type Candidate, type RankedExample } from '../calibrate/fit-routing.js';
 import { readLabelledExamples, type Labelled } from '../calibrate/labelled-examples.js';
 import { LastPromptEmbedder } from '../calibrate/last-prompt-embedder.js';
 import { parseNonNegativeInt } from '../cli-options.js';
@@ -18,6 +18,7 @@ export const CALIBRATE_DEFAULTS = {
   topKs: [1, 2, 3, 4, 6, 8],
   // Log-spaced over four decades: the scale of |x · v| is the base model's, from about 1 to 100s.
   temperatures: [0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100],
+  votes: ['site', 'module'] as Candidate['votes'][],
   testFraction: 0.3,
   seed: 0,
 } as const;
@@ -26,6 +27,7 @@ export interface CalibrateOptions {
   examples: string;
   topKGrid: number[];
   temperatureGrid: number[];
+  votesGrid: Candidate['votes'][];
   testFraction: number;
   seed: number;
   dryRun?: boolean;
@@ -71,7 +73,7 @@ export async function runCalibrate(dir: string, opts: CalibrateOptions): Promise
     const examples = await readLabelledExamples(resolve(opts.examples), ids, md.baseModel);
     const split = calibrationSplit(examples, opts.testFraction, opts.seed);
     const current = md.routing;
-    const candidates = candidateGrid(current, opts.topKGrid, opts.temperatureGrid, ids.length);
+    const candidates = candidateGrid(current, opts.topKGrid, opts.temperatureGrid, opts.votesGrid, ids.length);
     const parts: RouterParts = { ...router, embedder: new LastPromptEmbedder(router.embedder) };
 
     const rank = async (list: readonly Labelled[], label: string): Promise<RankedExample[]> => {
@@ -111,7 +113,7 @@ export async function runCalibrate(dir: string, opts: CalibrateOptions): Promise
     }
 
     const manifestPath = join(dir, MANIFEST_FILE);
-    const unchanged = (['topK', 'temperature', 'threshold'] as const).every((k) => fitted.routing[k] === current[k]);
+    const unchanged = (['topK', 'temperature', 'threshold', 'votes'] as const).every((k) => fitted.routing[k] === current[k]);
     let written: string | null = null;
     if (!opts.dryRun && !unchanged) {
       const bytes = await withRouting(manifest, fitted.routing);
@@ -138,7 +140,7 @@ export async function runCalibrate(dir: string, opts: CalibrateOptions): Promise
 }
 
 const pct = (p: { correct: number; examples: number }) => (p.examples === 0 ? '—' : `${((100 * p.correct) / p.examples).toFixed(1)}%`);
-const settings = (r: RoutingDefaults) => `top-k ${r.topK}, temperature ${r.temperature}, threshold ${r.threshold}`;
+const settings = (r: RoutingDefaults) => `top-k ${r.topK}, temperature ${r.temperature}, threshold ${r.threshold}, votes per ${r.votes}`;
 
 /** A list label as its first id and how many more (the JSON output has them all). */
 const shortLabel = (label: string) => {
@@ -149,10 +151,10 @@ const shortLabel = (label: string) => {
 export function formatCalibrate(r: CalibrateResult, dryRun: boolean): string {
   const width = Math.max(5, ...r.testByLabel.map((l) => shortLabel(l.label).length));
   return [
-    `examples  ${r.before.fit.examples + r.before.test.examples} (fit ${r.before.fit.examples}, test ${r.before.test.examples}; seed ${r.split.seed}), ${r.candidates} (top-k, temperature) settings`,
+    `examples  ${r.before.fit.examples + r.before.test.examples} (fit ${r.before.fit.examples}, test ${r.before.test.examples}; seed ${r.split.seed}), ${r.candidates} (top-k, temperature, votes) settings`,
     `routing accuracy (first adapter, or the base model under the threshold, is the label):`,
-    `  before  ${settings(r.before.routing).padEnd(48)}  fit ${pct(r.before.fit).padStart(6)}  test ${pct(r.before.test).padStart(6)}`,
-    `  after   ${settings(r.after.routing).padEnd(48)}  fit ${pct(r.after.fit).padStart(6)}  test ${pct(r.after.test).padStart(6)}`,
+    `  before  ${settings(r.before.routing).padEnd(64)}  fit ${pct(r.before.fit).padStart(6)}  test ${pct(r.before.test).padStart(6)}`,
+    `  after   ${settings(r.after.routing).padEnd(64)}  fit ${pct(r.after.fit).padStart(6)}  test ${pct(r.after.test).padStart(6)}`,
     '',
     `  ${'label'.padEnd(width)}  test  before  after`,
     ...r.testByLabel.map((l) => `  ${shortLabel(l.label).padEnd(width)}  ${String(l.examples).padStart(4)}  ${String(l.before).padStart(6)}  ${String(l.after).padStart(5)}`),
@@ -191,6 +193,15 @@ const positive = (v: string) => {
   return n;
 };
 
+/** `--votes-grid site,module`: vote units to try (RoutingDefaults.votes), each named once. */
+function parseVotesGrid(value: string): Candidate['votes'][] {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = RoutingDefaults.shape.votes.options;
+  const bad = parts.filter((p) => !(known as readonly string[]).includes(p));
+  if (parts.length === 0 || bad.length > 0) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of ${known.join(', ')}.`);
+  return [...new Set(parts)] as Candidate['votes'][];
+}
+
 function parseFraction(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`"${value}" is not a number strictly between 0 and 1.`);
@@ -202,7 +213,7 @@ export function registerCalibrateCommand(program: Command): void {
   program
     .command('calibrate')
     .description(
-      'Fit a compiled folder\'s routing defaults (top-k, temperature, threshold) for the best routing accuracy on labelled prompts: ' +
+      'Fit a compiled folder\'s routing defaults (top-k, temperature, threshold, votes) for the best routing accuracy on labelled prompts: ' +
         'fits on one part of the examples, reports accuracy before and after on both, and writes the fitted values into manifest.safetensors (the embedder stays valid).',
     )
     .argument('<compiled>', 'the folder quiver compile wrote')
@@ -211,6 +222,7 @@ export function registerCalibrateCommand(program: Command): void {
     .option('--seed <n>', 'seed of the split', parseNonNegativeInt, d.seed)
     .addOption(new Option('--top-k-grid <list>', 'top-k values to try').argParser(parseList(positiveInt, 'a positive integer')).default([...d.topKs], d.topKs.join(',')))
     .addOption(new Option('--temperature-grid <list>', 'temperatures to try').argParser(parseList(positive, 'a positive number')).default([...d.temperatures], d.temperatures.join(',')))
+    .addOption(new Option('--votes-grid <list>', 'vote units to try: site (q, k, v of a layer vote once), module').argParser(parseVotesGrid).default([...d.votes], d.votes.join(',')))
     .option('--dry-run', 'fit and report; write nothing')
     .option('--json', 'machine-readable JSON of the result')
     .option('-q, --quiet', 'no progress lines')

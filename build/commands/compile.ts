@@ -171,7 +171,7 @@ export async function runCompile(libraryArg: string, opts: CompileOptions): Prom
     const tokenizerConfig = tokenizerConfigFor(tokenizer, opts.window ?? config.maxPositionEmbeddings);
     checkRouterTokenizer(tokenizer, tokenizerJson, tokenizerConfig, join(basePath, TOKENIZER_FILE));
 
-    const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
+    const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold, votes: opts.votes };
     const embedder = { path: EMBEDDER_FILE, sha256: createHash('sha256').update(onnxModel.bytes).digest('hex'), layers: onnxModel.layers };
     const manifest = await encodeManifest({ baseModel: index.baseModel, embedder, modules, adapters, routing, prototypes, centres });
 

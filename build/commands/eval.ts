@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ROUTING, type RoutingDefaults } from '../../shared/manifest/schema.js';
-import { parsePositiveInt, parsePositiveNumber } from '../cli-options.js';
+import { parsePositiveInt, parsePositiveNumber, parseVotes } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { BACKEND_NAMES, type BackendName } from '../model/backend.js';
 import { readLibraryIndex } from '../io/library-index.js';
@@ -19,7 +19,7 @@ import { parseBackend } from './pretrain.js';
 export const REPORT_FILE = 'report.html';
 export const SUMMARY_FILE = 'eval.md';
 
-export interface EvalCommandOptions extends Pick<RoutingDefaults, 'topK' | 'temperature'> {
+export interface EvalCommandOptions extends Pick<RoutingDefaults, 'topK' | 'temperature' | 'votes'> {
   out?: string;
   tasksSuite?: string;
   heldout?: string;
@@ -33,10 +33,11 @@ export interface EvalCommandOptions extends Pick<RoutingDefaults, 'topK' | 'temp
 }
 
 export const EVAL_DEFAULTS = {
-  // The manifest's defaults (DEFAULT_ROUTING: the paper's top-4, temperature 1), so that eval's
-  // request-level systems route as the edge does with a manifest compiled by default.
+  // The manifest's defaults (DEFAULT_ROUTING), so that eval's request-level systems route as the
+  // edge does with a manifest compiled by default.
   topK: DEFAULT_ROUTING.topK,
   temperature: DEFAULT_ROUTING.temperature,
+  votes: DEFAULT_ROUTING.votes,
   // The suite's answers are at most 12 bytes; 16 leaves room for a model that runs on.
   maxNewTokens: 16,
 } as const;
@@ -63,7 +64,7 @@ export async function runEvalCommand(library: string, opts: EvalCommandOptions):
     tasks: opts.tasks,
     systems: opts.systems,
     jobs: Math.max(1, opts.jobs),
-    settings: { topK: opts.topK, temperature: opts.temperature, maxNewTokens: opts.maxNewTokens, samples: 3 },
+    settings: { topK: opts.topK, temperature: opts.temperature, votes: opts.votes, maxNewTokens: opts.maxNewTokens, samples: 3 },
     backend: opts.backend,
     quiet: opts.quiet,
   });
@@ -99,6 +100,7 @@ export function registerEvalCommand(program: Command): void {
     .option('-j, --jobs <n>', 'worker processes (one task at a time each)', parsePositiveInt, availableParallelism())
     .option('--top-k <k>', 'Arrow: adapters kept per token, and merged per request by private-req-topk', parsePositiveInt, d.topK)
     .option('--temperature <t>', 'Arrow: softmax temperature over the kept logits', parsePositiveNumber, d.temperature)
+    .option('--votes <unit>', 'request-level Arrow: one vote per input site (site) or per routed module (module), as the compiled manifest counts', parseVotes, d.votes)
     .option('--max-new-tokens <n>', 'greedy generation stops at <eos> or after this many tokens', parsePositiveInt, d.maxNewTokens)
     .addOption(new Option('--systems <list>', `comma-separated systems to run, of ${SYSTEM_IDS.join(', ')}`).argParser(parseSystems).default([...SYSTEM_IDS], 'all'))
     .option('--tasks <list>', 'comma-separated tasks to score (default: all)', parseList)

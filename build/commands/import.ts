@@ -2,12 +2,20 @@ import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { encodeManifest } from '../../shared/manifest/manifest-codec.js';
-import { MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
+import { DEFAULT_ROUTING, MANIFEST_FILE, type ManifestAdapter, type RoutingDefaults } from '../../shared/manifest/schema.js';
 import { computeAdapterPrototypes } from '../arrow/adapter-prototypes.js';
 import { addManifestRoutingOptions } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { expandAdapterDirs } from '../io/adapter-dirs.js';
 import { formatDuration } from '../progress.js';
+
+/**
+ * The routing an imported manifest stores by default: compile's, but one vote per routed module.
+ * Adapters trained elsewhere start from PEFT's random A, and on such adapters site votes route worse
+ * (on the shipped base, Kaiming-started adapters, paper Arrow: own adapter first 32.1% with module
+ * votes, 30.1% with site votes; held-out family first 26.8% against 17.5%; README, "Routing study").
+ */
+export const IMPORT_ROUTING: RoutingDefaults = { ...DEFAULT_ROUTING, votes: 'module' };
 
 /** The output folder and the routing the manifest stores (addManifestRoutingOptions). */
 export interface ImportOptions extends RoutingDefaults {
@@ -44,7 +52,7 @@ export async function runImport(dirArgs: string[], opts: ImportOptions): Promise
     // The folders are the user's, wherever they are: the manifest names none (shared/manifest/schema.ts).
     source: null,
   }));
-  const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold };
+  const routing: RoutingDefaults = { topK: opts.topK, temperature: opts.temperature, threshold: opts.threshold, votes: opts.votes };
   const bytes = await encodeManifest({ baseModel: records[0]!.baseModel, embedder: null, modules, adapters, routing, prototypes });
   const manifestPath = join(outDir, MANIFEST_FILE);
   await writeFileAtomic(manifestPath, bytes);
@@ -68,7 +76,7 @@ export function registerImportCommand(program: Command): void {
     )
     .argument('<adapter-dir...>', 'PEFT adapter folders; the folder name becomes the adapter id')
     .requiredOption('-o, --out <dir>', `output folder; the manifest is written to <dir>/${MANIFEST_FILE}`);
-  addManifestRoutingOptions(command)
+  addManifestRoutingOptions(command, IMPORT_ROUTING)
     .option('-q, --quiet', 'no progress lines')
     .action(async (dirs: string[], opts: ImportOptions) => {
       const s = await runImport(dirs, opts);

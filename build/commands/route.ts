@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { topKIndices } from '../../shared/arrow/top-k.js';
 import { routeRequest, type RouteOptions, type RouteResult } from '../../shared/router/route-request.js';
-import { parsePositiveInt, parsePositiveNumber, parseUnitInterval } from '../cli-options.js';
+import { parsePositiveInt, parsePositiveNumber, parseUnitInterval, parseVotes } from '../cli-options.js';
 import { openCompiledRouter } from '../io/compiled-router.js';
 
 /** The manifest's routing, overridden where an option is given (RouteOptions: the edge's overrides). */
-export interface RouteCommandOptions extends Pick<RouteOptions, 'topK' | 'temperature' | 'threshold'> {
+export interface RouteCommandOptions extends Pick<RouteOptions, 'topK' | 'temperature' | 'threshold' | 'votes'> {
   json?: boolean;
 }
 
@@ -41,7 +41,7 @@ export function formatRoute(r: RouteOutput): string {
   const order = topKIndices(r.scores.map((s) => s.score), r.scores.length).map((i) => r.scores[i]!);
   return [
     `prompt    ${JSON.stringify(r.prompt)} (${r.tokens} tokens)`,
-    `routing   top-k ${r.routing.topK}, temperature ${r.routing.temperature}, threshold ${r.routing.threshold}`,
+    `routing   top-k ${r.routing.topK}, temperature ${r.routing.temperature}, threshold ${r.routing.threshold}, votes per ${r.routing.votes}`,
     `selected  ${chosen}`,
     '',
     `  ${'id'.padEnd(width)}  kind     score`,
@@ -58,6 +58,7 @@ export function registerRouteCommand(program: Command): void {
     .option('--top-k <k>', 'adapters to keep (default: the manifest\'s)', parsePositiveInt)
     .option('--temperature <t>', 'softmax temperature over kept Arrow logits (default: the manifest\'s)', parsePositiveNumber)
     .option('--threshold <w>', 'below this best score, the base model (default: the manifest\'s)', parseUnitInterval)
+    .option('--votes <unit>', 'one vote per input site (site) or per routed module (module) (default: the manifest\'s)', parseVotes)
     .option('--json', 'machine-readable JSON: { prompt, tokens, routing, selected, scores, belowThreshold }')
     .action(async (dir: string, prompt: string, opts: RouteCommandOptions) => {
       const r = await runRoute(dir, prompt, opts);

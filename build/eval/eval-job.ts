@@ -14,7 +14,7 @@ import type { PromptRouting } from './prompt-routing.js';
 import { scoreTask, type TaskScore } from './score-task.js';
 
 /** Arrow's per-token routing settings, and how generation and the report are bounded. */
-export interface EvalSettings extends Pick<RoutingDefaults, 'topK' | 'temperature'> {
+export interface EvalSettings extends Pick<RoutingDefaults, 'topK' | 'temperature' | 'votes'> {
   /** Generated tokens at most, <eos> included. */
   maxNewTokens: number;
   /** Predictions kept per (system, task). */
@@ -94,7 +94,7 @@ export function routingCounts(task: EvalTask, routing: readonly PromptRouting[],
 /** Runs `job`; `library` reuses one already loaded (in-process runs), else it is loaded and freed here. */
 export async function runEvalJob(job: EvalJob, onResult: (r: SystemTaskResult) => void, library?: EvalLibrary): Promise<EvalJobResult> {
   if (!library) await selectBackend(job.backend, { log: () => {} });
-  const lib = library ?? (await EvalLibrary.load(job.libraryDir, { topK: job.settings.topK, temperature: job.settings.temperature }));
+  const lib = library ?? (await EvalLibrary.load(job.libraryDir, { topK: job.settings.topK, temperature: job.settings.temperature, votes: job.settings.votes }));
   try {
     const families = lib.index.tasks.map((t) => t.family);
     const out: EvalJobResult = { results: [], routing: [] };

@@ -56,7 +56,7 @@ export class EvalLibrary {
     readonly tokenizer: Tokenizer,
     readonly privates: AdapterSet,
     readonly mbc: AdapterSet,
-    readonly settings: Pick<RoutingDefaults, 'topK' | 'temperature'>,
+    readonly settings: Pick<RoutingDefaults, 'topK' | 'temperature' | 'votes'>,
     /** Per routed module, the centre compile stores (centred routing), for request-level and per-token Arrow alike. */
     readonly centres: ReadonlyMap<string, Float32Array>,
     /** The training prompts compile reads for the centres and the logit scales (libraryTrainingPrompts). */
@@ -80,7 +80,7 @@ export class EvalLibrary {
     return this.scaledPool('private').scales;
   }
 
-  static async load(libraryDir: string, settings: Pick<RoutingDefaults, 'topK' | 'temperature'>): Promise<EvalLibrary> {
+  static async load(libraryDir: string, settings: Pick<RoutingDefaults, 'topK' | 'temperature' | 'votes'>): Promise<EvalLibrary> {
     const index = await readLibraryIndex(libraryDir);
     const { model, tokenizer } = await loadCheckpoint(resolve(libraryDir, index.base));
     try {

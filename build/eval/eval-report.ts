@@ -35,12 +35,12 @@ export const COMPARISONS: ReadonlyArray<{ split: (typeof SPLITS)[number]; system
 
 export const EvalReport = z.strictObject({
   format: z.literal('quiver.eval'),
-  version: z.literal(2),
+  version: z.literal(3),
   /** The library folder's name (not its path: the report is the same wherever the library lies and eval runs). */
   library: z.string(),
   baseModel: z.string(),
   backend: z.string(),
-  settings: RoutingDefaults.pick({ topK: true, temperature: true }).extend({
+  settings: RoutingDefaults.pick({ topK: true, temperature: true, votes: true }).extend({
     maxNewTokens: z.number().int().positive(),
     limit: z.number().int().positive().nullable(),
     /** How request-level routing reads the prototypes: rounded to F16 as the routing manifest stores them. */
@@ -191,11 +191,11 @@ export function buildEvalReport(input: BuildReportInput): EvalReport {
   }
   return EvalReport.parse({
     format: 'quiver.eval',
-    version: 2,
+    version: 3,
     library: basename(resolve(input.libraryDir)),
     baseModel: input.index.baseModel,
     backend: input.backend,
-    settings: { topK: input.settings.topK, temperature: input.settings.temperature, maxNewTokens: input.settings.maxNewTokens, limit: input.limit, requestPrototypes: 'f16', bootstrap: { ...BOOTSTRAP } },
+    settings: { topK: input.settings.topK, temperature: input.settings.temperature, votes: input.settings.votes, maxNewTokens: input.settings.maxNewTokens, limit: input.limit, requestPrototypes: 'f16', bootstrap: { ...BOOTSTRAP } },
     systems: SYSTEMS.filter((s) => input.systems.includes(s.id)).map((s) => ({ id: s.id, description: s.description })),
     tasks: input.tasks.map((t) => ({ name: t.name, split: t.split, family: t.family, targetFamily: t.targetFamily, multipleChoice: t.multipleChoice, examples: t.examples.length })),
     results,

@@ -9,7 +9,6 @@
 import { argmax } from '../../shared/arrow/top-k.js';
 import { decodeManifest, encodeManifest, type Manifest } from '../../shared/manifest/manifest-codec.js';
 import type { RoutingDefaults } from '../../shared/manifest/schema.js';
-import type { VoteUnit } from '../../shared/arrow/input-site-votes.js';
 import { routeRequest, type RouterParts } from '../../shared/router/route-request.js';
 import type { Tokenizer } from '../../shared/tokenizer/tokenizer.js';
 import { libraryPrototypes } from '../arrow/library-prototypes.js';
@@ -54,8 +53,7 @@ export class PromptRouter {
   private readonly layerParts: Array<RouterParts | null>;
   private readonly indexOf: Map<string, number>;
 
-  /** `votes`: how request-level routing counts votes (input-site-votes.ts); 'module' only in the routing study's comparison. */
-  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest, private readonly votes: VoteUnit = 'site') {
+  constructor(model: LlamaModel, tokenizer: Tokenizer, manifest: Manifest) {
     this.embedder = new TfjsEmbedder(model, manifest, { padId: tokenizer.padId ?? 0 });
     const window = model.config.maxPositionEmbeddings;
     this.parts = { manifest, tokenizer, embedder: this.embedder, window };
@@ -75,8 +73,8 @@ export class PromptRouter {
     return Promise.all(
       inputs.map(async (input) => {
         const [all, ...layers] = await Promise.all([
-          routeRequest(this.parts, input, { votes: this.votes }),
-          ...this.layerParts.map((p) => (p === null ? null : routeRequest(p, input, { votes: this.votes }))),
+          routeRequest(this.parts, input),
+          ...this.layerParts.map((p) => (p === null ? null : routeRequest(p, input))),
         ]);
         return {
           selected: all!.selected.map((s) => ({ index: this.indexOf.get(s.id)!, weight: s.weight })),

@@ -116,7 +116,7 @@ export async function runEval(opts: RunEvalOptions): Promise<EvalRun> {
       throw err;
     }
   } else {
-    const library = await EvalLibrary.load(libraryDir, { topK: opts.settings.topK, temperature: opts.settings.temperature });
+    const library = await EvalLibrary.load(libraryDir, { topK: opts.settings.topK, temperature: opts.settings.temperature, votes: opts.settings.votes });
     try {
       results = [await runEvalJob({ ...base, tasks }, onResult, library)];
     } finally {

@@ -48,6 +48,7 @@ export const CompileSection = z.strictObject({
   topK: RoutingDefaults.shape.topK.default(DEFAULT_ROUTING.topK),
   temperature: RoutingDefaults.shape.temperature.default(DEFAULT_ROUTING.temperature),
   threshold: RoutingDefaults.shape.threshold.default(DEFAULT_ROUTING.threshold),
+  votes: RoutingDefaults.shape.votes.default(DEFAULT_ROUTING.votes),
 });
 
 /** quiver eval's options. */
@@ -58,9 +59,11 @@ export const EvalSection = z.strictObject({
   suite: Path.optional(),
   /** Score only the first n test examples of each task. */
   limit: z.number().int().positive().optional(),
-  /** Arrow's top-k and temperature (the paper's 4 and 1). */
+  /** Arrow's top-k and temperature (compile's defaults, DEFAULT_ROUTING). */
   topK: RoutingDefaults.shape.topK.default(EVAL_DEFAULTS.topK),
   temperature: RoutingDefaults.shape.temperature.default(EVAL_DEFAULTS.temperature),
+  /** How request-level routing counts votes (as the compiled manifest's). */
+  votes: RoutingDefaults.shape.votes.default(EVAL_DEFAULTS.votes),
   /** Greedy generation stops at <eos> or after this many tokens. */
   maxNewTokens: z.number().int().positive().default(EVAL_DEFAULTS.maxNewTokens),
   /** Systems to score (default: all). */

@@ -164,6 +164,7 @@ export async function runBuild(opts: RunBuildOptions): Promise<BuildSummary> {
           jobs: opts.jobs,
           topK: e.topK,
           temperature: e.temperature,
+          votes: e.votes,
           maxNewTokens: e.maxNewTokens,
           systems: e.systems ?? [...SYSTEM_IDS],
           ...common,

@@ -45,7 +45,7 @@ export function registerAdapters(app: OpenAPIHono<{ Bindings: Env }>, deps: GetD
         base_model: md.baseModel,
         checksum: md.checksum,
         source,
-        routing: { top_k: md.routing.topK, temperature: md.routing.temperature, threshold: md.routing.threshold },
+        routing: { top_k: md.routing.topK, temperature: md.routing.temperature, threshold: md.routing.threshold, votes: md.routing.votes },
         adapters: md.adapters.map(({ id, kind, tasks, cluster, r }) => ({ id, kind, tasks, cluster, r })),
         clusters: [...clusters].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([id, v]) => ({ id, ...v })),
       },

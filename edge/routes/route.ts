@@ -43,7 +43,7 @@ export function registerRoute(app: OpenAPIHono<{ Bindings: Env }>, deps: GetDeps
         tokens: r.tokens,
         prompt_tokens: r.promptTokens,
         window: library.window,
-        routing: { top_k: r.routing.topK, temperature: r.routing.temperature, threshold: r.routing.threshold },
+        routing: { top_k: r.routing.topK, temperature: r.routing.temperature, threshold: r.routing.threshold, votes: r.routing.votes },
         manifest: md.checksum,
         backend: { backend: d.backend.kind, target: call.target },
         backend_request: call.body,

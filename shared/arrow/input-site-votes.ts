@@ -8,10 +8,11 @@
  * projections of it: and those three votes follow the prompt's surface bytes, where the attention
  * output (o_proj's input) carries what the prompt asks.
  */
+import type { RoutingDefaults } from '../manifest/schema.js';
 import { moduleInputSite } from '../router/embedder-outputs.js';
 
-/** How request-level routing counts votes: one per input site (the default), or one per module (before). */
-export type VoteUnit = 'site' | 'module';
+/** How request-level routing counts votes (a manifest's `routing.votes`): one per input site, or one per module. */
+export type VoteUnit = RoutingDefaults['votes'];
 
 /**
  * The routed modules grouped into sites, in order of each site's first module; a module whose input

@@ -148,7 +148,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
     if (version !== MANIFEST_VERSION)
       throw new QuiverInputError(
         typeof version === 'number' && version < MANIFEST_VERSION
-          ? `manifest version ${version} is older than this Quiver reads (version ${MANIFEST_VERSION}, which adds centred routing): recompile it with \`quiver compile <library> --out <folder>\` (or rebuild it with \`quiver import\`)`
+          ? `manifest version ${version} is older than this Quiver reads (version ${MANIFEST_VERSION}, which records how routing counts its votes): recompile it with \`quiver compile <library> --out <folder>\` (or rebuild it with \`quiver import\`)`
           : `manifest version ${JSON.stringify(version)} is not supported by this Quiver (it reads version ${MANIFEST_VERSION}); rebuild the manifest with this version or upgrade`,
         source,
       );

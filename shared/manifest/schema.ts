@@ -10,7 +10,7 @@ import { z } from 'zod';
  * command that rebuilds it.
  */
 export const MANIFEST_FORMAT = 'quiver.routing-manifest';
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 export const MANIFEST_METADATA_KEY = 'quiver.manifest';
 export const MANIFEST_FILE = 'manifest.safetensors';
 
@@ -67,6 +67,12 @@ export const RoutingDefaults = z.strictObject({
   temperature: z.number().positive(),
   /** Below this best aggregated weight the request goes to the base model; 0 never falls back. */
   threshold: z.number().min(0).max(1),
+  /**
+   * How request-level routing counts votes (shared/arrow/input-site-votes.ts): `site`, one per hidden
+   * state the routed modules read (q, k, v of a layer: the largest of their logits), or `module`, one
+   * per routed module. Which is better depends on how the adapters were trained (README, "Routing study").
+   */
+  votes: z.enum(['site', 'module']),
 });
 export type RoutingDefaults = z.infer<typeof RoutingDefaults>;
 
@@ -95,11 +101,12 @@ export const ManifestMetadata = z.strictObject({
 export type ManifestMetadata = z.infer<typeof ManifestMetadata>;
 
 /**
- * Defaults with a reason: τ 1 and no fallback follow the paper; top-k 6 (the paper keeps 4, PEFT's
+ * Defaults with a reason: τ 1 and no fallback follow the paper; site votes route the EVA-started
+ * adapters Quiver trains best (held-out family first 55.8% → 86.3%, README, "Routing study"); top-k 6 (the paper keeps 4, PEFT's
  * Arrow 3) is what `quiver calibrate` fits on the default library's validation prompts
  * (data/calibration.jsonl) with one vote per input site: 91.7% of its held-out part routed right,
  * 88.1% at 4 (README, "Fitting the routing defaults"). `quiver eval` routes with the same top-k
  * and temperature (EVAL_DEFAULTS), so what it measures of request-level routing is what a manifest
  * compiled with the defaults serves at the edge.
  */
-export const DEFAULT_ROUTING: RoutingDefaults = { topK: 6, temperature: 1, threshold: 0 };
+export const DEFAULT_ROUTING: RoutingDefaults = { topK: 6, temperature: 1, threshold: 0, votes: 'site' };

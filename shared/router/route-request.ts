@@ -1,10 +1,10 @@
 /**
  * Request-level Arrow routing of one prompt (docs/method.md, "Request-level Arrow"): the pure router that `quiver route` and
  * the edge both run. Prompt ids as training saw them → embedder (Arrow logits |x · v_e| per routed
- * module and token) → one logit per input site (the largest of its modules', input-site-votes.ts) →
- * per-token top-k softmax → mean over tokens and sites → top k.
+ * module and token) → one logit per vote (routing.votes: per input site, the largest of its modules'
+ * logits, or per module; input-site-votes.ts) → per-token top-k softmax → mean over tokens and votes → top k.
  */
-import { siteLogits, voteGroups, type VoteUnit } from '../arrow/input-site-votes.js';
+import { siteLogits, voteGroups } from '../arrow/input-site-votes.js';
 import { aggregateRequestRouting } from '../arrow/request-routing.js';
 import { arrowWeightsFromLogits } from '../arrow/logit-routing.js';
 import type { Manifest } from '../manifest/manifest-codec.js';
@@ -29,8 +29,6 @@ export interface RouterParts {
 export interface RouteOptions extends Partial<RoutingDefaults> {
   /** Keep only the first `maxTokens` prompt ids (a cost cap; default: all). */
   maxTokens?: number;
-  /** How votes are counted (input-site-votes.ts; default 'site'): 'module' only for comparisons. */
-  votes?: VoteUnit;
 }
 
 export interface RouteResult {
@@ -48,18 +46,15 @@ export interface RouteResult {
   belowThreshold: boolean;
 }
 
-/**
- * The routing math on Arrow logits already computed (per module key, row-major [tokens, adapters]).
- * `votes` 'module' is the rule before input sites, kept for the routing study's comparison.
- */
-export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, ArrayLike<number>>, tokens: number, routing: RoutingDefaults, votes: VoteUnit = 'site'): Omit<RouteResult, 'tokens' | 'promptTokens' | 'routing'> {
+/** The routing math on Arrow logits already computed (per module key, row-major [tokens, adapters]). */
+export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, ArrayLike<number>>, tokens: number, routing: RoutingDefaults): Omit<RouteResult, 'tokens' | 'promptTokens' | 'routing'> {
   const { adapters, modules } = manifest.metadata;
   const moduleLogits = modules.map((m) => {
     const z = logits.get(m.key);
     if (!z) throw new RangeError(`no Arrow logits for routed module ${m.key}`);
     return z;
   });
-  const perSite = voteGroups(modules.map((m) => m.key), votes).map((g) => arrowWeightsFromLogits(siteLogits(g.map((i) => moduleLogits[i]!)), tokens, adapters.length, routing));
+  const perSite = voteGroups(modules.map((m) => m.key), routing.votes).map((g) => arrowWeightsFromLogits(siteLogits(g.map((i) => moduleLogits[i]!)), tokens, adapters.length, routing));
   const r = aggregateRequestRouting(perSite, tokens, adapters.length, routing);
   return {
     scores: adapters.map((a, i) => ({ id: a.id, score: r.scores[i]! })),
@@ -70,13 +65,13 @@ export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, Arra
 
 /** Routes one prompt. */
 export async function routeRequest(parts: RouterParts, prompt: string, options: RouteOptions = {}): Promise<RouteResult> {
-  const { maxTokens, votes, ...overrides } = options;
+  const { maxTokens, ...overrides } = options;
   const routing: RoutingDefaults = { ...parts.manifest.metadata.routing, ...definedOnly(overrides) };
   const all = promptIds(parts.tokenizer, prompt);
   if (maxTokens !== undefined && !(maxTokens >= 1)) throw new RangeError(`maxTokens must be >= 1, got ${maxTokens}`);
   const ids = all.slice(0, Math.min(maxTokens ?? Infinity, parts.window ?? Infinity));
   const logits = await parts.embedder.run(ids);
-  return { tokens: ids.length, promptTokens: all.length, routing, ...routeLogits(parts.manifest, logits, ids.length, routing, votes) };
+  return { tokens: ids.length, promptTokens: all.length, routing, ...routeLogits(parts.manifest, logits, ids.length, routing) };
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
