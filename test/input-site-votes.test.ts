@@ -8,7 +8,7 @@ const L = (layer: number, m: string) => `model.layers.${layer}.${m}`;
 describe('voteGroups', () => {
   it('groups the modules that read one hidden state (q, k, v; gate, up) per layer, in order of first appearance', () => {
     const keys = [L(0, 'self_attn.q_proj'), L(0, 'self_attn.k_proj'), L(0, 'self_attn.o_proj'), L(1, 'self_attn.v_proj'), L(0, 'self_attn.v_proj'), L(1, 'mlp.gate_proj'), L(1, 'mlp.up_proj'), L(1, 'mlp.down_proj'), 'transformer.h.0.attn.c_attn'];
-    expect(voteGroups(keys)).toEqual([[0, 1, 4], [2], [3], [5, 6], [7], [8]]);
+    expect(voteGroups(keys, 'site')).toEqual([[0, 1, 4], [2], [3], [5, 6], [7], [8]]);
     expect(voteGroups(keys, 'module')).toEqual(keys.map((_, i) => [i]));
   });
 });

@@ -18,7 +18,7 @@ export type VoteUnit = RoutingDefaults['votes'];
  * The routed modules grouped into sites, in order of each site's first module; a module whose input
  * site is unknown (not a Llama projection) is a site of its own. With `unit` 'module', one group per module.
  */
-export function voteGroups(moduleKeys: readonly string[], unit: VoteUnit = 'site'): number[][] {
+export function voteGroups(moduleKeys: readonly string[], unit: VoteUnit): number[][] {
   const groups: number[][] = [];
   const bySite = new Map<string, number[]>();
   moduleKeys.forEach((key, i) => {
