@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { siteLogits, voteGroups } from '../shared/arrow/input-site-votes.js';
+import { moduleVoteGroups, siteLogits, voteGroups } from '../shared/arrow/input-site-votes.js';
 import type { Manifest } from '../shared/manifest/manifest-codec.js';
 import { routeLogits } from '../shared/router/route-request.js';
 
@@ -10,6 +10,10 @@ describe('voteGroups', () => {
     const keys = [L(0, 'self_attn.q_proj'), L(0, 'self_attn.k_proj'), L(0, 'self_attn.o_proj'), L(1, 'self_attn.v_proj'), L(0, 'self_attn.v_proj'), L(1, 'mlp.gate_proj'), L(1, 'mlp.up_proj'), L(1, 'mlp.down_proj'), 'transformer.h.0.attn.c_attn'];
     expect(voteGroups(keys, 'site')).toEqual([[0, 1, 4], [2], [3], [5, 6], [7], [8]]);
     expect(voteGroups(keys, 'module')).toEqual(keys.map((_, i) => [i]));
+    const modules = keys.map((key) => ({ key }));
+    expect(moduleVoteGroups(modules, 'site')).toEqual(voteGroups(keys, 'site'));
+    expect(moduleVoteGroups(modules, 'site')).toBe(moduleVoteGroups(modules, 'site')); // once per modules array
+    expect(moduleVoteGroups(modules, 'module')).toEqual(voteGroups(keys, 'module'));
   });
 });
 

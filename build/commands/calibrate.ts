@@ -8,7 +8,7 @@ import { calibrationSplit } from '../calibrate/calibration-split.js';
 import { candidateGrid, correctAt, fitRouting, type Candidate, type RankedExample } from '../calibrate/fit-routing.js';
 import { readLabelledExamples, type Labelled } from '../calibrate/labelled-examples.js';
 import { LastPromptEmbedder } from '../calibrate/last-prompt-embedder.js';
-import { parseNonNegativeInt } from '../cli-options.js';
+import { parseNonNegativeInt, parseVotes } from '../cli-options.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { openCompiledRouter } from '../io/compiled-router.js';
 import { createProgress } from '../progress.js';
@@ -167,11 +167,14 @@ export function formatCalibrate(r: CalibrateResult, dryRun: boolean): string {
   ].join('\n');
 }
 
-/** A comma-separated list of numbers, each checked by `parse` (which throws on a bad one); `one` names one ("a positive integer"). */
-function parseList(parse: (v: string) => number, one: string): (value: string) => number[] {
+/**
+ * A comma-separated list, each value checked by `parse` (which throws on a bad one); `one` names one
+ * ("a positive integer"), `many` the list's kind ("numbers").
+ */
+function parseList<T>(parse: (v: string) => T, one: string, many = 'numbers'): (value: string) => T[] {
   return (value) => {
     const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
-    if (parts.length === 0) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of numbers.`);
+    if (parts.length === 0) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of ${many}.`);
     return parts.map((p) => {
       try {
         return parse(p);
@@ -193,15 +196,6 @@ const positive = (v: string) => {
   return n;
 };
 
-/** `--votes-grid site,module`: vote units to try (RoutingDefaults.votes), each named once. */
-function parseVotesGrid(value: string): Candidate['votes'][] {
-  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const known = RoutingDefaults.shape.votes.options;
-  const bad = parts.filter((p) => !(known as readonly string[]).includes(p));
-  if (parts.length === 0 || bad.length > 0) throw new InvalidArgumentError(`"${value}" is not a comma-separated list of ${known.join(', ')}.`);
-  return [...new Set(parts)] as Candidate['votes'][];
-}
-
 function parseFraction(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`"${value}" is not a number strictly between 0 and 1.`);
@@ -222,7 +216,7 @@ export function registerCalibrateCommand(program: Command): void {
     .option('--seed <n>', 'seed of the split', parseNonNegativeInt, d.seed)
     .addOption(new Option('--top-k-grid <list>', 'top-k values to try').argParser(parseList(positiveInt, 'a positive integer')).default([...d.topKs], d.topKs.join(',')))
     .addOption(new Option('--temperature-grid <list>', 'temperatures to try').argParser(parseList(positive, 'a positive number')).default([...d.temperatures], d.temperatures.join(',')))
-    .addOption(new Option('--votes-grid <list>', 'vote units to try: site (q, k, v of a layer vote once), module').argParser(parseVotesGrid).default([...d.votes], d.votes.join(',')))
+    .addOption(new Option('--votes-grid <list>', 'vote units to try: site (q, k, v of a layer vote once), module').argParser(parseList(parseVotes, `one of ${RoutingDefaults.shape.votes.options.join(', ')}`, 'vote units')).default([...d.votes], d.votes.join(',')))
     .option('--dry-run', 'fit and report; write nothing')
     .option('--json', 'machine-readable JSON of the result')
     .option('-q, --quiet', 'no progress lines')

@@ -4,10 +4,7 @@
  * snake_case, as OpenAI's. Request objects are strict: an unknown field is a 400 naming it.
  */
 import { z } from '@hono/zod-openapi';
-import { RoutingDefaults } from '../../shared/manifest/schema.js';
-
-/** A manifest's routing as the API reports it (snake_case); `votes`: one per input site or per routed module. */
-const ManifestRoutingResponse = z.object({ top_k: z.number().int(), temperature: z.number(), threshold: z.number(), votes: RoutingDefaults.shape.votes });
+import { RoutingResponse } from './routing-response.js';
 
 export const ErrorBody = z
   .object({
@@ -73,7 +70,7 @@ export const RouteResponse = z
     tokens: z.number().int().openapi({ description: 'Prompt tokens routed on (at most the window)' }),
     prompt_tokens: z.number().int().openapi({ description: 'Prompt tokens before the window' }),
     window: z.number().int().nullable().openapi({ description: "The embedder's window: longer prompts are routed on their first `window` tokens" }),
-    routing: ManifestRoutingResponse,
+    routing: RoutingResponse,
     manifest: z.string().openapi({ description: 'Checksum of the manifest that routed' }),
     backend: BackendRequest,
     backend_request: z.record(z.string(), z.unknown()).openapi({ description: 'The exact JSON body the configured backend would receive' }),
@@ -187,7 +184,7 @@ export const AdapterTable = z
     base_model: z.string(),
     checksum: z.string(),
     source: z.enum(['bundled', 'r2']),
-    routing: ManifestRoutingResponse,
+    routing: RoutingResponse,
     adapters: z.array(
       z.object({ id: z.string(), kind: z.enum(['private', 'mbc', 'imported']), tasks: z.array(z.string()), cluster: z.string().nullable(), r: z.number().int() }),
     ),

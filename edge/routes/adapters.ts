@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { GetDeps } from '../app-deps.js';
 import { UNAUTHORIZED } from '../api/error-responses.js';
+import { routingResponse } from '../api/routing-response.js';
 import { AdapterTable, ModelList } from '../api/schemas.js';
 import { ROUTED_MODELS } from '../choose-adapters.js';
 
@@ -45,7 +46,7 @@ export function registerAdapters(app: OpenAPIHono<{ Bindings: Env }>, deps: GetD
         base_model: md.baseModel,
         checksum: md.checksum,
         source,
-        routing: { top_k: md.routing.topK, temperature: md.routing.temperature, threshold: md.routing.threshold, votes: md.routing.votes },
+        routing: routingResponse(md.routing),
         adapters: md.adapters.map(({ id, kind, tasks, cluster, r }) => ({ id, kind, tasks, cluster, r })),
         clusters: [...clusters].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([id, v]) => ({ id, ...v })),
       },

@@ -3,6 +3,7 @@ import { chatRoutedPrompt } from '../../shared/router/chat-prompt.js';
 import type { GetDeps } from '../app-deps.js';
 import { invalidRequest } from '../api/api-error.js';
 import { BAD_REQUEST, UNAUTHORIZED } from '../api/error-responses.js';
+import { routingResponse } from '../api/routing-response.js';
 import { RouteRequest, RouteResponse } from '../api/schemas.js';
 import { decideRoute } from '../route-decision.js';
 import { quiverHeaders } from '../quiver-headers.js';
@@ -43,7 +44,7 @@ export function registerRoute(app: OpenAPIHono<{ Bindings: Env }>, deps: GetDeps
         tokens: r.tokens,
         prompt_tokens: r.promptTokens,
         window: library.window,
-        routing: { top_k: r.routing.topK, temperature: r.routing.temperature, threshold: r.routing.threshold, votes: r.routing.votes },
+        routing: routingResponse(r.routing),
         manifest: md.checksum,
         backend: { backend: d.backend.kind, target: call.target },
         backend_request: call.body,

@@ -14,6 +14,20 @@ import { moduleInputSite } from '../router/embedder-outputs.js';
 /** How request-level routing counts votes (a manifest's `routing.votes`): one per input site, or one per module. */
 export type VoteUnit = RoutingDefaults['votes'];
 
+const groupsOfModules = new WeakMap<readonly { key: string }[], Map<VoteUnit, number[][]>>();
+
+/**
+ * voteGroups of a manifest's routed modules, computed once per modules array (a manifest's is fixed)
+ * and unit, not once per request.
+ */
+export function moduleVoteGroups(modules: readonly { key: string }[], unit: VoteUnit): number[][] {
+  let byUnit = groupsOfModules.get(modules);
+  if (!byUnit) groupsOfModules.set(modules, (byUnit = new Map()));
+  let groups = byUnit.get(unit);
+  if (!groups) byUnit.set(unit, (groups = voteGroups(modules.map((m) => m.key), unit)));
+  return groups;
+}
+
 /**
  * The routed modules grouped into sites, in order of each site's first module; a module whose input
  * site is unknown (not a Llama projection) is a site of its own. With `unit` 'module', one group per module.

@@ -4,7 +4,7 @@
  * module and token) → one logit per vote (routing.votes: per input site, the largest of its modules'
  * logits, or per module; input-site-votes.ts) → per-token top-k softmax → mean over tokens and votes → top k.
  */
-import { siteLogits, voteGroups } from '../arrow/input-site-votes.js';
+import { moduleVoteGroups, siteLogits } from '../arrow/input-site-votes.js';
 import { aggregateRequestRouting } from '../arrow/request-routing.js';
 import { arrowWeightsFromLogits } from '../arrow/logit-routing.js';
 import type { Manifest } from '../manifest/manifest-codec.js';
@@ -54,7 +54,7 @@ export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, Arra
     if (!z) throw new RangeError(`no Arrow logits for routed module ${m.key}`);
     return z;
   });
-  const perSite = voteGroups(modules.map((m) => m.key), routing.votes).map((g) => arrowWeightsFromLogits(siteLogits(g.map((i) => moduleLogits[i]!)), tokens, adapters.length, routing));
+  const perSite = moduleVoteGroups(modules, routing.votes).map((g) => arrowWeightsFromLogits(siteLogits(g.map((i) => moduleLogits[i]!)), tokens, adapters.length, routing));
   const r = aggregateRequestRouting(perSite, tokens, adapters.length, routing);
   return {
     scores: adapters.map((a, i) => ({ id: a.id, score: r.scores[i]! })),
