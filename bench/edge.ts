@@ -1,16 +1,22 @@
 /**
  * `npm run bench:edge`: the edge router's cost, measured from outside the worker as a client sees
  * it (workerd's clock does not advance inside a request).
- *   1. under `wrangler dev`: the first /v1/route after start; p50 and p95 of /v1/route at 16, 64,
+ *   1. under `wrangler dev`: the first /v1/route after start; then, once the worker is warm (V8
+ *      compiles wasm with a fast baseline compiler first and optimises hot functions while they
+ *      run, so the first few hundred forwards are slower), p50 and p95 of /v1/route at 16, 64,
  *      96 (the default base's context) and 512 prompt tokens (routed on its 96-token window), each
- *      beside GET /healthz — the no-op baseline — measured in the same run, interleaved;
- *      200 concurrent routes, all answered;
+ *      beside GET /healthz — the no-op baseline — measured in the same run, interleaved; the CPU
+ *      time workerd spends per request (what the Workers plans limit), read from Linux's
+ *      per-thread schedstat of the workerd processes, route against healthz; 200 concurrent
+ *      routes, all answered;
  *   2. the bare onnxruntime-web forward of the same embedder in Node at the same lengths;
  *   3. the bundle, raw and gzip, from `wrangler deploy --dry-run --outdir`;
  *   4. what a cheaper edge costs in routing quality: agreement with the full embedder of
- *      `quiver compile --layers 1..3` and of shorter windows, on the test prompts of every task.
+ *      `quiver compile --layers 1..3`, of `--weights int8` and of shorter windows, on the test
+ *      prompts of every task.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +32,8 @@ import { routeRequest } from '../shared/router/route-request.js';
 const COMPILED = 'library/compiled';
 const LENGTHS = [16, 64, 96, 512];
 const RUNS = Number(process.env.QUIVER_BENCH_RUNS ?? 60);
+/** Routes before the table: the worker's steady state, past V8's tier-up of the wasm kernels. */
+const WARM_UP = 300;
 const WRANGLER = join(process.cwd(), 'node_modules', '.bin', 'wrangler');
 const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' };
 
@@ -60,6 +68,50 @@ async function waitListening(url: string, proc: ChildProcess): Promise<void> {
   throw new Error('wrangler dev did not start');
 }
 
+/** The processes below `root` (by /proc's parent links) whose command is workerd. */
+function workerdProcesses(root: number): number[] {
+  const parent = new Map<number, number>();
+  const comm = new Map<number, string>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      comm.set(Number(d), stat.slice(stat.indexOf('(') + 1, close));
+      parent.set(Number(d), Number(stat.slice(close + 2).split(' ')[1]));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const below = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  return [...comm].filter(([pid, c]) => c === 'workerd' && below(pid)).map(([pid]) => pid);
+}
+
+/** CPU time (ns) the processes' threads have run so far (the first field of each thread's schedstat). */
+function cpuNs(pids: readonly number[]): number {
+  let ns = 0;
+  for (const pid of pids) {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // a thread that ended
+      }
+    }
+  }
+  return ns;
+}
+
+/** Mean workerd CPU time (ms) per request over `runs` sequential requests. */
+async function cpuPerRequest(pids: readonly number[], runs: number, fn: () => Promise<Response>): Promise<number> {
+  const c0 = cpuNs(pids);
+  for (let i = 0; i < runs; i++) await timed(fn);
+  return (cpuNs(pids) - c0) / runs / 1e6;
+}
+
 async function timed(fn: () => Promise<Response>): Promise<number> {
   const t0 = performance.now();
   const res = await fn();
@@ -77,9 +129,14 @@ async function benchWorker(): Promise<void> {
     const route = (input: string) => () => fetch(`${url}/v1/route`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
     const health = () => fetch(`${url}/healthz`);
     const first = await timed(route(promptOf(16)));
+    const pids = workerdProcesses(proc.pid!);
     console.log(`\nwrangler dev (workerd, onnxruntime-web wasm, one thread), ${RUNS} runs per row, interleaved with GET /healthz`);
     console.log(`  first /v1/route after start: ${first.toFixed(0)} ms (wasm instantiation + session)`);
-    console.log('  tokens | route p50 | route p95 | healthz p50 | healthz p95 | route − healthz (p50) | (min)');
+    const warm: number[] = [];
+    for (let i = 0; i < WARM_UP; i++) warm.push(await timed(route(promptOf(16 + (i % 81)))));
+    console.log(`  warm-up: ${WARM_UP} routes of 16-96 tokens, the first 20 at p50 ${quantile(warm.slice(0, 20), 0.5).toFixed(1)} ms, the last 20 at ${quantile(warm.slice(-20), 0.5).toFixed(1)} ms`);
+    console.log(`  workerd CPU per request: the mean over ${RUNS} sequential requests of the ${pids.length} workerd processes' threads`);
+    console.log('  tokens | route p50 | route p95 | healthz p50 | healthz p95 | route − healthz (p50) | (min) | CPU: route | healthz | route − healthz');
     for (const n of LENGTHS) {
       const r: number[] = [];
       const h: number[] = [];
@@ -89,8 +146,10 @@ async function benchWorker(): Promise<void> {
         r.push(await timed(f));
         h.push(await timed(health));
       }
+      const cpuRoute = await cpuPerRequest(pids, RUNS, f);
+      const cpuHealth = await cpuPerRequest(pids, RUNS, health);
       const label = n > 96 ? `${n} (→96)` : String(n);
-      console.log(`  ${label.padStart(9)} | ${quantile(r, 0.5).toFixed(1).padStart(6)} ms | ${quantile(r, 0.95).toFixed(1).padStart(6)} ms | ${quantile(h, 0.5).toFixed(1).padStart(8)} ms | ${quantile(h, 0.95).toFixed(1).padStart(8)} ms | ${(quantile(r, 0.5) - quantile(h, 0.5)).toFixed(1).padStart(6)} ms | ${(quantile(r, 0) - quantile(h, 0)).toFixed(1)} ms`);
+      console.log(`  ${label.padStart(9)} | ${quantile(r, 0.5).toFixed(1).padStart(6)} ms | ${quantile(r, 0.95).toFixed(1).padStart(6)} ms | ${quantile(h, 0.5).toFixed(1).padStart(8)} ms | ${quantile(h, 0.95).toFixed(1).padStart(8)} ms | ${(quantile(r, 0.5) - quantile(h, 0.5)).toFixed(1).padStart(6)} ms | ${(quantile(r, 0) - quantile(h, 0)).toFixed(1)} ms | ${cpuRoute.toFixed(2)} ms | ${cpuHealth.toFixed(2)} ms | ${(cpuRoute - cpuHealth).toFixed(2)} ms`);
     }
     const t0 = performance.now();
     const all = await Promise.all(Array.from({ length: 200 }, (_, i) => route(promptOf(16 + (i % 64)))().then((res) => res.status).catch(() => 0)));
@@ -105,7 +164,8 @@ async function benchBareForward(): Promise<void> {
   ortWeb.env.wasm.numThreads = 1;
   const files = await readCompiledFiles(COMPILED);
   const lib = await openCompiledLibrary(files, ortRuntime(ortWeb as unknown as OrtModuleLike), COMPILED);
-  console.log('\nonnxruntime-web in Node (wasm, one thread), the same embedder: 60 forwards (min: the cost on an idle core)');
+  console.log(`\nonnxruntime-web in Node (wasm, one thread), the same embedder, after ${WARM_UP} forwards of 16-96 tokens: 60 forwards (min: the cost on an idle core)`);
+  for (let i = 0; i < WARM_UP; i++) await lib.embedder.run(promptIds(lib.tokenizer, promptOf(16 + (i % 81))));
   for (const n of LENGTHS.filter((x) => x <= 96).concat([512])) {
     const ids = promptIds(lib.tokenizer, promptOf(Math.min(n, 96)));
     const xs: number[] = [];
@@ -164,6 +224,9 @@ async function benchAgreement(): Promise<void> {
       execFileSync(process.execPath, ['bin/quiver.js', 'compile', 'library', '--out', out, '--layers', String(layers), '-q'], { stdio: 'pipe' });
       rows.push({ label: `--layers ${layers} (${(await stat(join(out, 'embedder.onnx'))).size.toLocaleString('en-US')} B onnx)`, router: await openCompiledRouter(out) });
     }
+    const int8 = join(tmp, 'int8');
+    execFileSync(process.execPath, ['bin/quiver.js', 'compile', 'library', '--out', int8, '--weights', 'int8', '-q'], { stdio: 'pipe' });
+    rows.push({ label: `--weights int8 (${(await stat(join(int8, 'embedder.onnx'))).size.toLocaleString('en-US')} B onnx)`, router: await openCompiledRouter(int8) });
     for (const w of [8, 16, 32]) rows.push({ label: `--window ${w} (all layers)`, router: full, maxTokens: w });
     console.log(`\nrouting agreement with the full embedder (4 layers, window 96), ${prompts.length} test prompts of every task and held-out task`);
     console.log('  edge | top-1 same | top-k set same | forward at 64 tokens or the window (onnxruntime-node)');

@@ -86,6 +86,7 @@ export async function benchEmbedder(c: EmbedderBenchCase): Promise<void> {
     { label: 'logits in JS, f16', dtype: 'f16', arrow: 'none' },
     { label: 'prototypes as inputs, f32', dtype: 'f32', arrow: 'inputs' },
     { label: 'prototypes as inputs, f16', dtype: 'f16', arrow: 'inputs' },
+    { label: 'prototypes as inputs, int8', dtype: 'int8', arrow: 'inputs' },
     { label: 'prototypes folded, f32', dtype: 'f32', arrow: 'folded' },
   ];
   let baseline = 0;

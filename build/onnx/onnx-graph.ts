@@ -30,7 +30,7 @@ function valueInfo(name: string, elemType: number, dims: readonly Dim[]): onnxPr
   return { name, type: { tensorType: { elemType, shape: { dim } } } };
 }
 
-function bytesOf(a: Float32Array | Uint16Array | BigInt64Array): Uint8Array {
+function bytesOf(a: Float32Array | Uint16Array | BigInt64Array | Int8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -77,7 +77,7 @@ export class OnnxGraph {
     return this.nodeN(opType, inputs, 1, attributes, prefix, as === undefined ? undefined : [as])[0]!;
   }
 
-  initializer(name: string, dataType: number, dims: readonly number[], data: Float32Array | Uint16Array | BigInt64Array): string {
+  initializer(name: string, dataType: number, dims: readonly number[], data: Float32Array | Uint16Array | BigInt64Array | Int8Array): string {
     const n = dims.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new Error(`ONNX initializer ${name}: ${data.length} values for dims [${dims.join(', ')}]`);
     this.initializers.push({ name: this.claim(name), dataType, dims: [...dims], rawData: bytesOf(data) });
@@ -91,6 +91,10 @@ export class OnnxGraph {
   /** F16 values given as their bit patterns. */
   f16Bits(name: string, dims: readonly number[], bits: Uint16Array): string {
     return this.initializer(name, TensorType.FLOAT16, dims, bits);
+  }
+
+  i8(name: string, dims: readonly number[], data: Int8Array): string {
+    return this.initializer(name, TensorType.INT8, dims, data);
   }
 
   i64(name: string, dims: readonly number[], data: readonly number[]): string {

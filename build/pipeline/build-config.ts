@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { DEFAULT_ROUTING, RoutingDefaults } from '../../shared/manifest/schema.js';
 import { COMPILE_DEFAULTS, POOLS } from '../commands/compile.js';
 import { EVAL_DEFAULTS } from '../commands/eval.js';
+import { WEIGHT_DTYPES } from '../onnx/llama-embedder.js';
 import { PRETRAIN_PATHS } from '../commands/pretrain.js';
 import { LIBRARY_DEFAULTS } from '../commands/train.js';
 import { SYSTEM_IDS } from '../eval/eval-systems.js';
@@ -39,7 +40,7 @@ export const CompileSection = z.strictObject({
   /** Decoder layers the edge runs (default: up to the last routed layer). */
   layers: z.number().int().positive().optional(),
   /** ONNX weight storage: `f32` or `f16`. */
-  weights: z.enum(['f32', 'f16']).default(COMPILE_DEFAULTS.weights),
+  weights: z.enum(WEIGHT_DTYPES).default(COMPILE_DEFAULTS.weights),
   /** Centred routing: the mean module input over the library's training prompts is stored and subtracted (quiver compile --no-centre: false). */
   centre: z.boolean().default(COMPILE_DEFAULTS.centre),
   /** Scaled prototypes: each divided by the spread of its logit over the library's training prompts (quiver compile --no-scale: false). */
