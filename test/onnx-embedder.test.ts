@@ -130,7 +130,7 @@ describe('the ONNX file', () => {
       ['arrow_logits.model.layers.1.self_attn.o_proj', TensorType.FLOAT, ['batch', 'seq', 'adapters']],
     ]);
     expect(info.ops).toEqual(
-      ['Abs', 'Add', 'Cast', 'Concat', 'Cos', 'Div', 'Gather', 'Greater', 'Identity', 'MatMul', 'Mul', 'Range', 'ReduceMean', 'Reshape', 'Shape', 'Sigmoid', 'Sin', 'Softmax', 'Split', 'Sqrt', 'Transpose', 'Unsqueeze', 'Where'],
+      ['Abs', 'Add', 'Cast', 'Concat', 'Cos', 'Div', 'Gather', 'Greater', 'MatMul', 'Mul', 'Pow', 'Range', 'ReduceMean', 'Reshape', 'Shape', 'Sigmoid', 'Sin', 'Softmax', 'Sqrt', 'Transpose', 'Unsqueeze', 'Where'],
     );
     expect(summarizeOnnxModel(write({ modules, arrowLogits: 'none' }).bytes).inputs.map((i) => i.name)).toEqual(['input_ids']);
     expect(JSON.parse(info.metadata.get('quiver.embedder')!)).toMatchObject({ baseModel: 'tiny', layers: 2, weightDtype: 'f32' });
@@ -143,7 +143,7 @@ describe('the ONNX file', () => {
     expect(qOnly.filter((n) => n.startsWith('model.layers.1.') && n !== 'model.layers.1.input_layernorm.weight')).toEqual([]);
     expect(qOnly.some((n) => n.startsWith('model.layers.2.'))).toBe(false);
     expect(names(['model.layers.0.self_attn.o_proj'])).not.toContain('model.layers.0.self_attn.o_proj.weight_t');
-    expect(names(['model.layers.0.self_attn.q_proj'])).not.toContain('rope.rotate_half'); // no attention, no rotary tables
+    expect(names(['model.layers.0.self_attn.q_proj'])).not.toContain('rope.rotate_half_sign'); // no attention, no rotary tables
     expect(() => write({ modules: ['model.layers.3.self_attn.q_proj'] })).toThrow(/layer 3, the model has 3 layers/);
     expect(() => write({ modules: ['model.layers.0.mlp.c_fc'] })).toThrow(/not a Llama projection/);
   });
@@ -152,7 +152,7 @@ describe('the ONNX file', () => {
     const modules = ALL_ATTN([0, 1]);
     const f32 = write({ modules });
     const f16 = write({ modules, weightDtype: 'f16' });
-    expect(f16.bytes.length).toBeLessThan(0.7 * f32.bytes.length); // norms and rotary constants stay f32
+    expect(f16.bytes.length).toBeLessThan(0.75 * f32.bytes.length); // norms, rotary constants and the graph itself stay as they are (a large part of this tiny model)
     const model = LlamaModel.fromHfTensors(config, read);
     const ids = randomIds(config, 1, 16, 3);
     const want = reference(model, ids, 1, modules);
@@ -171,10 +171,10 @@ describe('the ONNX file', () => {
     const f32 = write({ modules });
     const int8 = write({ modules, weightDtype: 'int8', arrowLogits: 'none' });
     const kinds = summarizeOnnxModel(int8.bytes).initializers;
-    expect(kinds).toContain('model.layers.0.self_attn.qkv.weight_t.int8');
-    expect(kinds).toContain('model.layers.1.mlp.gate_up.weight_t.int8');
-    expect(kinds).not.toContain('model.layers.0.self_attn.qkv.weight_t');
-    expect(write({ modules, weightDtype: 'int8' }).bytes.length).toBeLessThan(0.65 * f32.bytes.length); // the embedding (large in this tiny model), norms and rotary constants stay f32
+    expect(kinds).toContain('model.layers.0.self_attn.q_proj.weight_t.int8');
+    expect(kinds).toContain('model.layers.1.mlp.gate_proj.weight_t.int8');
+    expect(kinds).not.toContain('model.layers.0.self_attn.q_proj.weight_t');
+    expect(write({ modules, weightDtype: 'int8' }).bytes.length).toBeLessThan(0.7 * f32.bytes.length); // the embedding, norms, rotary constants and the graph itself stay as they are (a large part of this tiny model)
     const model = LlamaModel.fromHfTensors(config, read);
     const ids = randomIds(config, 1, 16, 3);
     const want = reference(model, ids, 1, modules);

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodePrompt } from '../build/train/encode-examples.js';
-import { aggregateRequestRouting } from '../shared/arrow/request-routing.js';
+import { siteLogits } from '../shared/arrow/input-site-votes.js';
+import { aggregateRequestRouting, requestRoutingFromLogits } from '../shared/arrow/request-routing.js';
 import { arrowWeightsFromLogits } from '../shared/arrow/logit-routing.js';
 import { arrowTokenWeights } from '../shared/arrow/token-routing.js';
 import { QuiverInputError } from '../shared/errors.js';
@@ -31,6 +32,41 @@ function plainWeights(logits: Float64Array, tokens: number, E: number, topK: num
   }
   return w;
 }
+
+describe('requestRoutingFromLogits (what routeRequest runs)', () => {
+  it('is the mean of the plain per-token weights of each vote\'s elementwise-largest logits, and bit for bit aggregateRequestRouting over arrowWeightsFromLogits', () => {
+    const rng = new Rng(11);
+    const [T, E] = [23, 7];
+    // Rounded values make ties within a token and across a site's modules frequent; one NaN per module.
+    const module = () => {
+      const z = Float32Array.from({ length: T * E }, () => Math.round(rng.next() * 8) / 4);
+      z[rng.int(T * E)] = NaN;
+      return z;
+    };
+    const votes = [[module(), module(), module()], [module()], [module(), module()]];
+    for (const topK of [1, 3, 7, 12]) {
+      for (const temperature of [1, 0.4]) {
+        const options = { topK, temperature, threshold: 0 };
+        const got = requestRoutingFromLogits(votes, T, E, options);
+        // The plain way: the site's logits by Math.max with NaN as −∞, a sort, a softmax, a mean.
+        const want = new Float64Array(E);
+        for (const members of votes) {
+          const z = Float64Array.from({ length: T * E }, (_, i) => Math.max(...members.map((m) => (Number.isNaN(m[i]!) ? -Infinity : m[i]!))));
+          const w = plainWeights(z, T, E, topK, temperature);
+          for (let i = 0; i < T * E; i++) want[i % E] = want[i % E]! + w[i]! / (votes.length * T);
+        }
+        for (let e = 0; e < E; e++) expect(got.scores[e]!).toBeCloseTo(want[e]!, 12);
+        const composed = aggregateRequestRouting(votes.map((m) => arrowWeightsFromLogits(siteLogits(m), T, E, options)), T, E, options);
+        expect(Array.from(got.scores)).toEqual(Array.from(composed.scores));
+        expect(got.selected).toEqual(composed.selected);
+      }
+    }
+    expect(requestRoutingFromLogits(votes, T, E, { topK: 2, temperature: 1, threshold: 0.99 }).belowThreshold).toBe(true);
+    expect(() => requestRoutingFromLogits([[module(), Float32Array.of(1)]], T, E, { topK: 2, temperature: 1, threshold: 0 })).toThrow(/logits/);
+    expect(() => requestRoutingFromLogits([[module()]], T, E + 1, { topK: 2, temperature: 1, threshold: 0 })).toThrow(/expected 23 × 8/);
+    expect(() => requestRoutingFromLogits([], T, E, { topK: 2, temperature: 1, threshold: 0 })).toThrow(/at least one/);
+  });
+});
 
 describe('arrowWeightsFromLogits', () => {
   it('keeps the top k per token (ties to the lower index) and softmaxes them, like a sort would', () => {

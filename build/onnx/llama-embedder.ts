@@ -3,13 +3,17 @@
  * layers, returning the input hidden states of the routed modules. Built from default-domain
  * operators only (IR 8, opset 17) so that onnxruntime-node and onnxruntime-web both run it:
  *   embedding         Gather (F16 weights: Gather, then Cast of the rows only)
- *   RMSNorm           Mul, ReduceMean, Add, Sqrt, Div, Mul — as HF's LlamaRMSNorm
+ *   RMSNorm           Pow, ReduceMean, Add, Sqrt, Div, Mul — as HF's LlamaRMSNorm, in the pattern
+ *                     onnxruntime fuses into one SimplifiedLayerNormalization kernel
  *   rotary positions  Shape → Range → angles · inv_freq → Concat(a, a) → Cos/Sin, computed in-graph
- *                     for any length; rotate_half as a MatMul with a signed permutation (rope.ts)
- *   attention         fused QKV MatMul → Split; GQA by broadcasting MatMul over the query heads of
- *                     each KV head ([B, Hkv, grp, T, hd] × [B, Hkv, 1, hd, T]), no repeat_kv;
- *                     additive causal mask from Range/Greater/Where; Softmax over keys
- *   SwiGLU            fused gate|up MatMul → Split → gate·Sigmoid(gate)·up
+ *                     for any length; rotate_half as a Gather that swaps each head's halves, its
+ *                     signs folded into the sin table
+ *   attention         q, k, v MatMuls (three products cost less than one and a Split's copy); GQA
+ *                     by broadcasting MatMul over the query heads of each KV head
+ *                     ([B, Hkv, grp, T, hd] × [B, Hkv, 1, hd, T]), no repeat_kv; additive causal
+ *                     mask from Range/Greater/Where; Softmax over keys
+ *   SwiGLU            gate and up MatMuls (no Split either) → gate·Sigmoid(gate)·up, which
+ *                     onnxruntime fuses into one kernel
  *   Arrow logits      per routed module |x · Pᵀ| from the prototypes input P [adapters, dIn]
  *                     (shared/router/embedder-outputs.ts): MatMul, Abs
  *   int8 weights      each projection as DynamicQuantizeLinear (the activations to uint8, one
@@ -22,7 +26,6 @@
 import { encodeF16 } from '../../shared/half.js';
 import { arrowLogitsName, centreInputName, EMBEDDER_INPUT, moduleInputSite, MODULE_INPUT_SITES, prototypesInputName, siteOutputName, type ModuleInputSite } from '../../shared/router/embedder-outputs.js';
 import type { LlamaConfig } from '../model/config.js';
-import { rotateHalfMatrix } from '../model/rope.js';
 import { OnnxGraph, TensorType, type Dim } from './onnx-graph.js';
 
 export const EMBEDDER_IR_VERSION = 8;
@@ -159,7 +162,7 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
   // Positions 0..seq-1, rotary tables [seq, hd] (rope.ts: angle = p · inv_freq in float32, emb = cat(angle, angle))
   // and the causal mask [seq, seq]: 0 where key ≤ query, -1e9 above the diagonal (as llama.ts). Built on first
   // use: a graph that stops before any attention has none of it.
-  let positional: { cos: string; sin: string; cosQ: string; sinQ: string; rotateHalf: string; mask: string } | undefined;
+  let positional: { cos: string; sin: string; cosQ: string; sinQ: string; mask: string } | undefined;
   const positions = () => {
     if (positional) return positional;
     const seq = g.node('Gather', [g.node('Shape', [ids], [], 'pos'), g.constI64([1], true)], [{ name: 'axis', int: 0 }], 'pos'); // scalar
@@ -172,12 +175,15 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
     const sin = g.node('Sin', [emb], [], 'rope');
     const scale = g.constF32(1 / Math.sqrt(hd)); // the softmax scale rides on the query, as in llama.ts
     const future = g.node('Greater', [g.node('Unsqueeze', [pos, g.constI64([0])], [], 'mask'), g.node('Unsqueeze', [pos, g.constI64([1])], [], 'mask')], [], 'mask');
+    // rotate_half(t) = [−t₂, t₁] = swap(t) · sign with swap(t) = [t₂, t₁] and sign = [−1…, +1…]: the
+    // sign rides on the sin table, so rope(t) = t · cos + swap(t) · (sign · sin).
+    const sign = Float32Array.from({ length: hd }, (_, i) => (i < hd / 2 ? -1 : 1));
+    const sinSigned = g.node('Mul', [sin, g.f32('rope.rotate_half_sign', [hd], sign)], [], 'rope');
     positional = {
       cos,
-      sin,
+      sin: sinSigned,
       cosQ: g.node('Mul', [cos, scale], [], 'rope'),
-      sinQ: g.node('Mul', [sin, scale], [], 'rope'),
-      rotateHalf: g.f32('rope.rotate_half', [hd, hd], rotateHalfMatrix(hd)),
+      sinQ: g.node('Mul', [sinSigned, scale], [], 'rope'),
       mask: g.node('Where', [future, g.constF32(-1e9), g.constF32(0)], [], 'mask'),
     };
     return positional;
@@ -186,7 +192,7 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
   const eps = g.constF32(c.rmsNormEps);
   const meanAxis = [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }];
   const rmsNorm = (x: string, weightName: string, prefix: string, as?: string): string => {
-    const ms = g.node('ReduceMean', [g.node('Mul', [x, x], [], prefix)], meanAxis, prefix);
+    const ms = g.node('ReduceMean', [g.node('Pow', [x, g.constF32(2)], [], prefix)], meanAxis, prefix);
     const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, eps], [], prefix)], [], prefix)], [], prefix);
     return g.node('Mul', [normed, g.f32(weightName, [d], read(weightName))], [], prefix, as);
   };
@@ -198,7 +204,8 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
   const emit = (l: number, site: ModuleInputSite, x: string, dIn: number): void => {
     if (!wanted.has(`${l}:${site}`)) return;
     const name = siteOutputName(l, site);
-    g.output(g.node('Identity', [x], [], name, name), TensorType.FLOAT, [...outDims, dIn]);
+    if (x !== name) throw new Error(`site ${name} was produced as ${x}`);
+    g.output(x, TensorType.FLOAT, [...outDims, dIn]); // produced under its output's name (siteAs): no Identity copy
     outputs.push(name);
     if (arrow === 'none') return;
     for (const key of options.modules) {
@@ -220,20 +227,25 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
       outputs.push(out);
     }
   };
+  // The name a site's hidden state is produced under: its output's, where the graph outputs it (no Identity copy).
+  const siteAs = (l: number, site: ModuleInputSite) => (wanted.has(`${l}:${site}`) ? siteOutputName(l, site) : undefined);
   const done = (l: number, site: ModuleInputSite) => l === layers - 1 && site === lastSite;
 
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}`;
     const proj = (name: string) => read(`${p}.${name}.weight`);
     // Attention block.
-    const x = rmsNorm(h, `${p}.input_layernorm.weight`, `${p}.input_layernorm`); // [B, T, d]
+    const x = rmsNorm(h, `${p}.input_layernorm.weight`, `${p}.input_layernorm`, siteAs(l, 'attnIn')); // [B, T, d]
     emit(l, 'attnIn', x, d);
     if (done(l, 'attnIn')) break;
-    const qkv = linear(x, `${p}.self_attn.qkv.weight_t`, [d, qDim + 2 * kvDim], fusedTranspose([proj('self_attn.q_proj'), proj('self_attn.k_proj'), proj('self_attn.v_proj')], [qDim, kvDim, kvDim], d), `${p}.self_attn`);
-    const [q, k, v] = g.nodeN('Split', [qkv, g.constI64([qDim, kvDim, kvDim])], 3, [{ name: 'axis', int: -1 }], `${p}.self_attn`) as [string, string, string];
+    const q = linear(x, `${p}.self_attn.q_proj.weight_t`, [d, qDim], fusedTranspose([proj('self_attn.q_proj')], [qDim], d), `${p}.self_attn`);
+    const k = linear(x, `${p}.self_attn.k_proj.weight_t`, [d, kvDim], fusedTranspose([proj('self_attn.k_proj')], [kvDim], d), `${p}.self_attn`);
+    const v = linear(x, `${p}.self_attn.v_proj.weight_t`, [d, kvDim], fusedTranspose([proj('self_attn.v_proj')], [kvDim], d), `${p}.self_attn`);
     const heads = (t: string, n: number) => g.node('Transpose', [g.node('Reshape', [t, g.constI64([0, 0, n, hd])], [], `${p}.self_attn`)], [{ name: 'perm', ints: [0, 2, 1, 3] }], `${p}.self_attn`); // [B, n, T, hd]
-    const { cos, sin, cosQ, sinQ, rotateHalf, mask } = positions();
-    const rope = (t: string, cs: string, sn: string) => g.node('Add', [g.node('Mul', [t, cs], [], `${p}.rope`), g.node('Mul', [g.node('MatMul', [t, rotateHalf], [], `${p}.rope`), sn], [], `${p}.rope`)], [], `${p}.rope`);
+    const { cos, sin, cosQ, sinQ, mask } = positions();
+    // swap(t) of [B, n, T, hd]: the two halves of each head exchanged, as a Gather of [B, n, T, 2, hd/2] on its halves axis.
+    const swap = (t: string) => g.node('Reshape', [g.node('Gather', [g.node('Reshape', [t, g.constI64([0, 0, 0, 2, hd / 2])], [], `${p}.rope`), g.constI64([1, 0])], [{ name: 'axis', int: 3 }], `${p}.rope`), g.constI64([0, 0, 0, hd])], [], `${p}.rope`);
+    const rope = (t: string, cs: string, sn: string) => g.node('Add', [g.node('Mul', [t, cs], [], `${p}.rope`), g.node('Mul', [swap(t), sn], [], `${p}.rope`)], [], `${p}.rope`);
     const qr = rope(heads(q, H), cosQ, sinQ); // [B, H, T, hd], scaled by 1/√hd
     const kr = rope(heads(k, Hkv), cos, sin); // [B, Hkv, T, hd]
     const vh = heads(v, Hkv); // [B, Hkv, T, hd]
@@ -251,17 +263,17 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
       const probs = g.node('Softmax', [g.node('Add', [g.node('MatMul', [q5, k5], [], `${p}.self_attn`), mask], [], `${p}.self_attn`)], [{ name: 'axis', int: -1 }], `${p}.self_attn`); // [B, Hkv, grp, T, T]
       attnHeads = g.node('Reshape', [g.node('MatMul', [probs, v5], [], `${p}.self_attn`), g.constI64([0, H, -1, hd])], [], `${p}.self_attn`);
     }
-    const attn = g.node('Reshape', [g.node('Transpose', [attnHeads], [{ name: 'perm', ints: [0, 2, 1, 3] }], `${p}.self_attn`), g.constI64([0, 0, qDim])], [], `${p}.self_attn`); // [B, T, qDim]
+    const attn = g.node('Reshape', [g.node('Transpose', [attnHeads], [{ name: 'perm', ints: [0, 2, 1, 3] }], `${p}.self_attn`), g.constI64([0, 0, qDim])], [], `${p}.self_attn`, siteAs(l, 'attnOut')); // [B, T, qDim]
     emit(l, 'attnOut', attn, qDim);
     if (done(l, 'attnOut')) break;
     h = g.node('Add', [h, linear(attn, `${p}.self_attn.o_proj.weight_t`, [qDim, d], fusedTranspose([proj('self_attn.o_proj')], [d], qDim), `${p}.self_attn`)], [], p);
     // MLP block.
-    const x2 = rmsNorm(h, `${p}.post_attention_layernorm.weight`, `${p}.post_attention_layernorm`); // [B, T, d]
+    const x2 = rmsNorm(h, `${p}.post_attention_layernorm.weight`, `${p}.post_attention_layernorm`, siteAs(l, 'mlpIn')); // [B, T, d]
     emit(l, 'mlpIn', x2, d);
     if (done(l, 'mlpIn')) break;
-    const gu = linear(x2, `${p}.mlp.gate_up.weight_t`, [d, 2 * ff], fusedTranspose([proj('mlp.gate_proj'), proj('mlp.up_proj')], [ff, ff], d), `${p}.mlp`);
-    const [gate, up] = g.nodeN('Split', [gu, g.constI64([ff, ff])], 2, [{ name: 'axis', int: -1 }], `${p}.mlp`) as [string, string];
-    const act = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate], [], `${p}.mlp`)], [], `${p}.mlp`), up], [], `${p}.mlp`); // silu(gate)·up [B, T, ff]
+    const gate = linear(x2, `${p}.mlp.gate_proj.weight_t`, [d, ff], fusedTranspose([proj('mlp.gate_proj')], [ff], d), `${p}.mlp`);
+    const up = linear(x2, `${p}.mlp.up_proj.weight_t`, [d, ff], fusedTranspose([proj('mlp.up_proj')], [ff], d), `${p}.mlp`);
+    const act = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate], [], `${p}.mlp`)], [], `${p}.mlp`), up], [], `${p}.mlp`, siteAs(l, 'mlpAct')); // silu(gate)·up [B, T, ff]
     emit(l, 'mlpAct', act, ff);
     if (done(l, 'mlpAct')) break;
     h = g.node('Add', [h, linear(act, `${p}.mlp.down_proj.weight_t`, [ff, d], fusedTranspose([proj('mlp.down_proj')], [d], ff), `${p}.mlp`)], [], p);

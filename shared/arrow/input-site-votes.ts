@@ -61,14 +61,28 @@ export function voteGroups(moduleKeys: readonly string[], unit: VoteUnit): numbe
 export function siteLogits(members: ReadonlyArray<ArrayLike<number>>): ArrayLike<number> {
   if (members.length === 0) throw new RangeError('a site needs at least one module');
   if (members.length === 1) return members[0]!;
+  const n = checkSiteMembers(members);
+  const out = new Float64Array(n);
+  siteMaxInto(members, 0, n, out);
+  return out;
+}
+
+/** The members' common length; throws when they differ. */
+export function checkSiteMembers(members: ReadonlyArray<ArrayLike<number>>): number {
   const n = members[0]!.length;
-  const out = Float64Array.from(members[0]!);
-  for (const z of members.slice(1)) {
-    if (z.length !== n) throw new RangeError(`a site's modules have ${z.length} and ${n} logits`);
-    for (let i = 0; i < n; i++) {
-      const v = z[i]!;
+  for (const z of members) if (z.length !== n) throw new RangeError(`a site's modules have ${z.length} and ${n} logits`);
+  return n;
+}
+
+/** siteLogits' rule on `length` values from `offset` (one token's row), written to `out[0 .. length)`. */
+export function siteMaxInto(members: ReadonlyArray<ArrayLike<number>>, offset: number, length: number, out: Float64Array): void {
+  const first = members[0]!;
+  for (let i = 0; i < length; i++) out[i] = first[offset + i]!;
+  for (let m = 1; m < members.length; m++) {
+    const z = members[m]!;
+    for (let i = 0; i < length; i++) {
+      const v = z[offset + i]!;
       if (v > out[i]! || out[i] !== out[i]) out[i] = v;
     }
   }
-  return out;
 }

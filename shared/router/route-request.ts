@@ -4,9 +4,8 @@
  * module and token) → one logit per vote (routing.votes: per input site, the largest of its modules'
  * logits, or per module; input-site-votes.ts) → per-token top-k softmax → mean over tokens and votes → top k.
  */
-import { moduleVoteGroups, siteLogits } from '../arrow/input-site-votes.js';
-import { aggregateRequestRouting } from '../arrow/request-routing.js';
-import { arrowWeightsFromLogits } from '../arrow/logit-routing.js';
+import { moduleVoteGroups } from '../arrow/input-site-votes.js';
+import { requestRoutingFromLogits } from '../arrow/request-routing.js';
 import type { Manifest } from '../manifest/manifest-codec.js';
 import type { RoutingDefaults } from '../manifest/schema.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -54,8 +53,8 @@ export function routeLogits(manifest: Manifest, logits: ReadonlyMap<string, Arra
     if (!z) throw new RangeError(`no Arrow logits for routed module ${m.key}`);
     return z;
   });
-  const perSite = moduleVoteGroups(modules, routing.votes).map((g) => arrowWeightsFromLogits(siteLogits(g.map((i) => moduleLogits[i]!)), tokens, adapters.length, routing));
-  const r = aggregateRequestRouting(perSite, tokens, adapters.length, routing);
+  const votes = moduleVoteGroups(modules, routing.votes).map((g) => g.map((i) => moduleLogits[i]!));
+  const r = requestRoutingFromLogits(votes, tokens, adapters.length, routing);
   return {
     scores: adapters.map((a, i) => ({ id: a.id, score: r.scores[i]! })),
     selected: r.selected.map((s) => ({ id: adapters[s.index]!.id, weight: s.weight })),
