@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LlamaConfig } from '../build/model/config.js';
+import { llamaConfig, type LlamaConfig } from '../build/model/config.js';
 import { selectBackend } from '../build/model/backend.js';
 import { LlamaModel } from '../build/model/llama.js';
-import { quantizeColumns, writeLlamaEmbedder, type LlamaEmbedderOptions } from '../build/onnx/llama-embedder.js';
+import { quantizeColumns, tokenTablesPay, writeLlamaEmbedder, type LlamaEmbedderOptions } from '../build/onnx/llama-embedder.js';
 import { TensorType } from '../build/onnx/onnx-graph.js';
 import { summarizeOnnxModel } from '../build/onnx/onnx-model-info.js';
 import { QuiverInputError } from '../shared/errors.js';
@@ -67,12 +67,12 @@ describe('ONNX embedder = TensorFlow.js captures', () => {
     },
     { name: 'one KV head for 4 query heads, head_dim 16, only layer 1 of 3', config: { numKeyValueHeads: 1, hiddenSize: 48, headDim: 16, numHiddenLayers: 3 }, modules: ALL_ATTN([1]), layers: 2 },
   ];
-  for (const c of cases) {
-    it(c.name, async () => {
+  for (const c of cases) for (const tokenTables of [true, false]) {
+    it(`${c.name}${tokenTables ? ", layer 0's q, k, v from token tables" : ''}`, async () => {
       const config = tinyConfig(c.config);
       const weights = tinyWeights(config, 11);
       const model = LlamaModel.fromHfTensors(config, (n) => weights.get(n)!.data);
-      const onnx = writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: c.modules });
+      const onnx = writeLlamaEmbedder(config, (n) => weights.get(n)!.data, { modules: c.modules, tokenTables });
       expect(onnx.layers).toBe(c.layers);
       expect(new Set(onnx.outputs)).toEqual(new Set([...c.modules.map((k) => embedderOutputName(k)!), ...c.modules.map(arrowLogitsName)]));
       const E = 5;
@@ -148,6 +148,26 @@ describe('the ONNX file', () => {
     expect(() => write({ modules: ['model.layers.0.mlp.c_fc'] })).toThrow(/not a Llama projection/);
   });
 
+  it("stores layer 0's input norm and q, k, v as per-token tables where they pay (a byte-level vocabulary), not the weights they replace", () => {
+    const modules = ALL_ATTN([0, 1]);
+    const names = (tokenTables?: boolean) => summarizeOnnxModel(write({ modules, tokenTables }).bytes).initializers;
+    expect(tokenTablesPay(config)).toBe(true);
+    const withTables = names();
+    for (const n of ['q_proj', 'k_proj', 'v_proj']) {
+      expect(withTables).toContain(`model.layers.0.self_attn.${n}.token_table`);
+      expect(withTables).not.toContain(`model.layers.0.self_attn.${n}.weight_t`);
+      expect(withTables).toContain(`model.layers.1.self_attn.${n}.weight_t`);
+    }
+    expect(withTables).toContain('model.layers.0.input_layernorm.token_table');
+    expect(withTables).not.toContain('model.layers.0.input_layernorm.weight');
+    const without = names(false);
+    expect(without.filter((n) => n.endsWith('.token_table'))).toEqual([]);
+    expect(without).toContain('model.layers.0.self_attn.q_proj.weight_t');
+    // The default base (259 byte-level ids, d 128) gets them; SmolLM-135M's 49,152 ids at d 576 do not.
+    expect(tokenTablesPay(llamaConfig({ vocabSize: 259, hiddenSize: 128, intermediateSize: 384, numHiddenLayers: 4, numAttentionHeads: 4, maxPositionEmbeddings: 96 }))).toBe(true);
+    expect(tokenTablesPay(llamaConfig({ vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30, numAttentionHeads: 9, numKeyValueHeads: 3, maxPositionEmbeddings: 2048 }))).toBe(false);
+  });
+
   it('with f16 weights: about half the bytes, activations within 1% of the f32 model', async () => {
     const modules = ALL_ATTN([0, 1]);
     const f32 = write({ modules });
@@ -168,13 +188,15 @@ describe('the ONNX file', () => {
   });
   it('with int8 weights: the projections a quarter of the bytes, activations within 10% of the f32 model in both runtimes (random weights; 3% on the default library, by the compile check)', async () => {
     const modules = [...ALL_ATTN([0, 1]), 'model.layers.1.mlp.down_proj'];
-    const f32 = write({ modules });
-    const int8 = write({ modules, weightDtype: 'int8', arrowLogits: 'none' });
+    // Without layer 0's token tables, every projection is quantized; with them, layer 0's q, k, v are exact gathers.
+    const f32 = write({ modules, tokenTables: false });
+    const int8 = write({ modules, weightDtype: 'int8', arrowLogits: 'none', tokenTables: false });
     const kinds = summarizeOnnxModel(int8.bytes).initializers;
     expect(kinds).toContain('model.layers.0.self_attn.q_proj.weight_t.int8');
     expect(kinds).toContain('model.layers.1.mlp.gate_proj.weight_t.int8');
     expect(kinds).not.toContain('model.layers.0.self_attn.q_proj.weight_t');
-    expect(write({ modules, weightDtype: 'int8' }).bytes.length).toBeLessThan(0.7 * f32.bytes.length); // the embedding, norms, rotary constants and the graph itself stay as they are (a large part of this tiny model)
+    expect(summarizeOnnxModel(write({ modules, weightDtype: 'int8' }).bytes).initializers).toContain('model.layers.0.self_attn.q_proj.token_table');
+    expect(write({ modules, weightDtype: 'int8', tokenTables: false }).bytes.length).toBeLessThan(0.7 * f32.bytes.length); // the embedding, norms, rotary constants and the graph itself stay as they are (a large part of this tiny model)
     const model = LlamaModel.fromHfTensors(config, read);
     const ids = randomIds(config, 1, 16, 3);
     const want = reference(model, ids, 1, modules);

@@ -3,6 +3,8 @@
  * layers, returning the input hidden states of the routed modules. Built from default-domain
  * operators only (IR 8, opset 17) so that onnxruntime-node and onnxruntime-web both run it:
  *   embedding         Gather (F16 weights: Gather, then Cast of the rows only)
+ *   layer 0's q, k, v per-token tables (tokenTables): its input norm and projections read the token
+ *                     alone, so they are rows gathered by id, computed once at compile time
  *   RMSNorm           Pow, ReduceMean, Add, Sqrt, Div, Mul — as HF's LlamaRMSNorm, in the pattern
  *                     onnxruntime fuses into one SimplifiedLayerNormalization kernel
  *   rotary positions  Shape → Range → angles · inv_freq → Concat(a, a) → Cos/Sin, computed in-graph
@@ -71,6 +73,13 @@ export interface LlamaEmbedderOptions {
    * (the manifest's tensor of that name; centred routing). Default none.
    */
   centred?: readonly string[];
+  /**
+   * Layer 0's input norm and its q, k and v projections as per-token tables (rows gathered by id)
+   * instead of a norm and three products per request: they read the token's embedding alone. Default:
+   * where the tables cost at most 4× the weights they replace (tokenTablesPay; a byte-level
+   * vocabulary, not a 49k one).
+   */
+  tokenTables?: boolean;
   /** For metadata_props. */
   baseModel?: string;
   producerVersion?: string;
@@ -98,6 +107,41 @@ function fusedTranspose(parts: readonly Float32Array[], outs: readonly number[],
     for (let o = 0; o < dOut; o++) for (let i = 0; i < dIn; i++) out[i * width + col + o] = w[o * dIn + i]!;
     col += dOut;
   });
+  return out;
+}
+
+/** Whether layer 0's token tables ([vocab, d + q + 2·kv] values) cost at most 4× the weights they replace. */
+export function tokenTablesPay(c: LlamaConfig): boolean {
+  const width = c.numAttentionHeads * c.headDim + 2 * c.numKeyValueHeads * c.headDim;
+  return c.vocabSize * (c.hiddenSize + width) <= 4 * c.hiddenSize * width;
+}
+
+/**
+ * RMSNorm of every embedding row (HF's LlamaRMSNorm: x / √(mean x² + eps) · w), computed in float64,
+ * stored as float32: [vocab, d].
+ */
+function normedEmbeddings(embedding: Float32Array, vocab: number, d: number, weight: Float32Array, eps: number): Float32Array {
+  const out = new Float32Array(vocab * d);
+  for (let v = 0; v < vocab; v++) {
+    let ms = 0;
+    for (let i = 0; i < d; i++) ms += embedding[v * d + i]! ** 2;
+    const inv = 1 / Math.sqrt(ms / d + eps);
+    for (let i = 0; i < d; i++) out[v * d + i] = embedding[v * d + i]! * inv * weight[i]!;
+  }
+  return out;
+}
+
+/** x [rows, dIn] · Wᵀ for an HF weight W [dOut, dIn], float64 sums stored as float32: [rows, dOut]. */
+function timesTransposed(x: Float32Array, rows: number, dIn: number, w: Float32Array, dOut: number): Float32Array {
+  if (w.length !== dOut * dIn) throw new RangeError(`weight has ${w.length} values, expected ${dOut} × ${dIn}`);
+  const out = new Float32Array(rows * dOut);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < dOut; o++) {
+      let sum = 0;
+      for (let i = 0; i < dIn; i++) sum += x[r * dIn + i]! * w[o * dIn + i]!;
+      out[r * dOut + o] = sum;
+    }
+  }
   return out;
 }
 
@@ -152,12 +196,17 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
     return g.node('MatMul', [x, w], [], prefix);
   };
 
-  // Embedding: [batch, seq] ids → [batch, seq, d].
+  // Rows of a per-token table [vocab, width] for the ids: [batch, seq, width] (f16 storage: Gather, then Cast of the rows only).
   const ids = g.input(EMBEDDER_INPUT, TensorType.INT64, ['batch', 'seq']);
+  const tokenRows = (name: string, width: number, data: Float32Array, prefix: string, as?: string): string =>
+    f16
+      ? g.node('Cast', [g.node('Gather', [g.f16Bits(`${name}.f16`, [c.vocabSize, width], encodeF16(data)), ids], [{ name: 'axis', int: 0 }], prefix)], [{ name: 'to', int: TensorType.FLOAT }], prefix, as)
+      : g.node('Gather', [g.f32(name, [c.vocabSize, width], data), ids], [{ name: 'axis', int: 0 }], prefix, as);
+
+  // Embedding: [batch, seq] ids → [batch, seq, d].
   const embedding = read('model.embed_tokens.weight'); // [vocab, d]
-  let h = f16
-    ? g.node('Cast', [g.node('Gather', [g.f16Bits('model.embed_tokens.weight.f16', [c.vocabSize, d], encodeF16(embedding)), ids], [{ name: 'axis', int: 0 }], 'embed')], [{ name: 'to', int: TensorType.FLOAT }], 'embed')
-    : g.node('Gather', [g.f32('model.embed_tokens.weight', [c.vocabSize, d], embedding), ids], [{ name: 'axis', int: 0 }], 'embed');
+  let h = tokenRows('model.embed_tokens.weight', d, embedding, 'embed');
+  const tables = options.tokenTables ?? tokenTablesPay(c);
 
   // Positions 0..seq-1, rotary tables [seq, hd] (rope.ts: angle = p · inv_freq in float32, emb = cat(angle, angle))
   // and the causal mask [seq, seq]: 0 where key ≤ query, -1e9 above the diagonal (as llama.ts). Built on first
@@ -234,13 +283,20 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}`;
     const proj = (name: string) => read(`${p}.${name}.weight`);
-    // Attention block.
-    const x = rmsNorm(h, `${p}.input_layernorm.weight`, `${p}.input_layernorm`, siteAs(l, 'attnIn')); // [B, T, d]
+    // Attention block. Layer 0's norm and q, k, v read the token's embedding alone: with tables, rows by id.
+    const table0 = tables && l === 0 ? normedEmbeddings(embedding, c.vocabSize, d, read(`${p}.input_layernorm.weight`), c.rmsNormEps) : null;
+    const x = table0
+      ? tokenRows(`${p}.input_layernorm.token_table`, d, table0, `${p}.input_layernorm`, siteAs(l, 'attnIn'))
+      : rmsNorm(h, `${p}.input_layernorm.weight`, `${p}.input_layernorm`, siteAs(l, 'attnIn')); // [B, T, d]
     emit(l, 'attnIn', x, d);
     if (done(l, 'attnIn')) break;
-    const q = linear(x, `${p}.self_attn.q_proj.weight_t`, [d, qDim], fusedTranspose([proj('self_attn.q_proj')], [qDim], d), `${p}.self_attn`);
-    const k = linear(x, `${p}.self_attn.k_proj.weight_t`, [d, kvDim], fusedTranspose([proj('self_attn.k_proj')], [kvDim], d), `${p}.self_attn`);
-    const v = linear(x, `${p}.self_attn.v_proj.weight_t`, [d, kvDim], fusedTranspose([proj('self_attn.v_proj')], [kvDim], d), `${p}.self_attn`);
+    const qkv = (name: string, dOut: number) =>
+      table0
+        ? tokenRows(`${p}.self_attn.${name}.token_table`, dOut, timesTransposed(table0, c.vocabSize, d, proj(`self_attn.${name}`), dOut), `${p}.self_attn`)
+        : linear(x, `${p}.self_attn.${name}.weight_t`, [d, dOut], fusedTranspose([proj(`self_attn.${name}`)], [dOut], d), `${p}.self_attn`);
+    const q = qkv('q_proj', qDim);
+    const k = qkv('k_proj', kvDim);
+    const v = qkv('v_proj', kvDim);
     const heads = (t: string, n: number) => g.node('Transpose', [g.node('Reshape', [t, g.constI64([0, 0, n, hd])], [], `${p}.self_attn`)], [{ name: 'perm', ints: [0, 2, 1, 3] }], `${p}.self_attn`); // [B, n, T, hd]
     const { cos, sin, cosQ, sinQ, mask } = positions();
     // swap(t) of [B, n, T, hd]: the two halves of each head exchanged, as a Gather of [B, n, T, 2, hd/2] on its halves axis.
@@ -286,7 +342,7 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
     producerVersion: options.producerVersion ?? '',
     docString: `Arrow embedder: the first ${layers} layer(s) of ${options.baseModel ?? 'a Llama model'}; outputs are the inputs of its routed modules.`,
     metadata: {
-      'quiver.embedder': JSON.stringify({ baseModel: options.baseModel ?? null, layers, weightDtype, modules: [...options.modules] }),
+      'quiver.embedder': JSON.stringify({ baseModel: options.baseModel ?? null, layers, weightDtype, tokenTables: tables, modules: [...options.modules] }),
     },
   });
   return { bytes, layers, outputs };
