@@ -238,11 +238,10 @@ export function writeLlamaEmbedder(config: LlamaConfig, read: HfWeightReader, op
     return positional;
   };
 
-  const eps = g.constF32(c.rmsNormEps);
   const meanAxis = [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }];
   const rmsNorm = (x: string, weightName: string, prefix: string, as?: string): string => {
     const ms = g.node('ReduceMean', [g.node('Pow', [x, g.constF32(2)], [], prefix)], meanAxis, prefix);
-    const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, eps], [], prefix)], [], prefix)], [], prefix);
+    const normed = g.node('Div', [x, g.node('Sqrt', [g.node('Add', [ms, g.constF32(c.rmsNormEps)], [], prefix)], [], prefix)], [], prefix);
     return g.node('Mul', [normed, g.f32(weightName, [d], read(weightName))], [], prefix, as);
   };
   const outDims: Dim[] = ['batch', 'seq'];
